@@ -1,0 +1,53 @@
+"""Facts about the target GPU that go into prompts.
+
+On a GPU they come from ``torch.cuda.get_device_properties``; on the CPU (or
+when a field is unknown) they are placeholders, so prompts render the same
+way everywhere and a test can pin them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HardwareFacts:
+    """What a kernel writer needs to know about the device."""
+
+    name: str = "unknown GPU"
+    arch: str = ""  # e.g. "sm_90"
+    sms: int | None = None  # streaming multiprocessors
+    shared_mem_per_block: int | None = None  # bytes, opt-in maximum where known
+    l2_bytes: int | None = None
+    bandwidth_gbs: float | None = None  # measured or nominal DRAM bandwidth
+    matmul_tflops: float | None = None  # measured or nominal fp32/tf32 peak
+    device: str = "cuda"  # "cuda" or "cpu"
+
+
+CPU_FACTS = HardwareFacts(name="CPU (no GPU)", device="cpu")
+
+
+def probe_hardware(device: str, *, bandwidth_gbs: float | None = None, matmul_tflops: float | None = None) -> HardwareFacts:
+    """Facts for ``device`` ("cuda" or "cpu"); the measured peaks are passed in
+    by whoever measured them (the runner's baselines), as torch cannot tell."""
+    if device != "cuda":
+        return CPU_FACTS
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return CPU_FACTS
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    except Exception:  # a broken driver must not stop prompt rendering
+        return CPU_FACTS
+    smem = getattr(props, "shared_memory_per_block_optin", None) or getattr(props, "shared_memory_per_block", None)
+    return HardwareFacts(
+        name=props.name,
+        arch=f"sm_{props.major}{props.minor}",
+        sms=props.multi_processor_count,
+        shared_mem_per_block=smem,
+        l2_bytes=getattr(props, "L2_cache_size", None),
+        bandwidth_gbs=bandwidth_gbs,
+        matmul_tflops=matmul_tflops,
+        device="cuda",
+    )

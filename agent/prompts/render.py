@@ -13,7 +13,7 @@ from pathlib import Path
 from cudarwin.agent.hardware import CPU_FACTS, HardwareFacts
 from cudarwin.agent.llm.request import Message
 from cudarwin.agent.prompts.feedback import evaluation_summary, format_ms, timing_table
-from cudarwin.agent.proposer import Attempt, Mode, ProposalRequest, Scored
+from cudarwin.agent.proposer import Attempt, ProposalRequest, Scored
 from cudarwin.types import Policy, Shape, ShapeResult, Task
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
@@ -132,7 +132,7 @@ def render_task(request: ProposalRequest, example: tuple[str, str] | None) -> st
 
 def render_instruction(request: ProposalRequest) -> str:
     parent = request.parent
-    if request.mode is Mode.IMPROVE and parent is not None:
+    if parent is not None:  # improving (or repairing an attempt at improving) a parent
         results = evaluation_summary(parent.evaluation) if parent.evaluation else "(not evaluated)"
         return fill(
             "improve",

@@ -113,3 +113,15 @@ def test_meta_tolerance_decides_what_counts_as_a_change(tmp_path: Path) -> None:
 def test_admission_is_reproducible() -> None:
     task = load_task(FIXTURES / "good" / "masked_embedding.py")
     assert check_admission(task, seed=5) == check_admission(task, seed=5)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", WELL_POSED)
+def test_well_posed_task_is_admitted_on_gpu(name: str) -> None:
+    report = check_admission(load_task(FIXTURES / name), device="cuda")
+    assert report.ok, report.problems
+
+
+@pytest.mark.gpu
+def test_ill_posed_task_is_rejected_on_gpu() -> None:
+    assert not check_admission(load_task(FIXTURES / "illposed" / "ignores_parameter.py"), device="cuda").ok

@@ -42,6 +42,7 @@ from __future__ import annotations
 import base64
 import ctypes
 import hashlib
+import importlib.abc
 import importlib.util
 import json
 import os
@@ -76,6 +77,7 @@ __all__ = [
     "install_load_inline_recorder",
     "launch_counts",
     "load_cuda",
+    "normalize_arch",
     "nvrtc_available",
     "nvrtc_version",
     "parse_params",
@@ -489,7 +491,8 @@ def _builtin_headers() -> dict[str, str]:
 _ARCH = re.compile(r"sm_\d{2,3}[af]?")
 
 
-def _check_arch(arch: str) -> str:
+def normalize_arch(arch: str) -> str:
+    """``arch`` as ``sm_XY`` (``"90"`` and ``"sm_90a"`` accepted); CudarwinError if malformed."""
     arch = arch.strip()
     if re.fullmatch(r"\d{2,3}[af]?", arch):
         arch = "sm_" + arch
@@ -627,7 +630,7 @@ def compile_cuda(
     unless ``cache`` is False.
     """
     start = time.perf_counter()
-    arch, opts, name = _check_arch(arch), _check_options(options), name or DEFAULT_NAME
+    arch, opts, name = normalize_arch(arch), _check_options(options), name or DEFAULT_NAME
     key = _cache_key(source, opts, arch, name)
     hit = _memory_cache.get(key) if cache else None
     if hit is not None:
@@ -935,18 +938,42 @@ def _recording_load_inline(name: str, cpp_sources: Any, cuda_sources: Any = None
     return _RecordedExtension(str(name))
 
 
-def install_load_inline_recorder() -> bool:
-    """Replace ``torch.utils.cpp_extension.load_inline`` by a recorder.
+_CPP_EXTENSION = "torch.utils.cpp_extension"
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches torch.utils.cpp_extension right after it is first imported, so
+    record mode costs no torch import for candidates that never use it."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != _CPP_EXTENSION:
+            return None
+        spec = next((s for f in sys.meta_path if f is not self and hasattr(f, "find_spec")
+                     for s in [f.find_spec(fullname, path, target)] if s is not None), None)
+        if spec is None or spec.loader is None:
+            return None
+        run = spec.loader.exec_module
+
+        def exec_and_patch(module: Any) -> None:
+            run(module)
+            module.load_inline = _recording_load_inline
+
+        spec.loader.exec_module = exec_and_patch  # type: ignore[method-assign]
+        return spec
+
+
+def install_load_inline_recorder() -> None:
+    """Make ``torch.utils.cpp_extension.load_inline`` record instead of build.
 
     Used in record mode only (``cudarwin.runner.compile`` calls it before it
-    imports a candidate). Returns False when torch is not installed.
+    imports a candidate). Patches the module now if torch has loaded it, or
+    as soon as it is imported.
     """
-    try:
-        import torch.utils.cpp_extension as cpp_extension
-    except ImportError:
-        return False
-    cpp_extension.load_inline = _recording_load_inline  # type: ignore[assignment]
-    return True
+    module = sys.modules.get(_CPP_EXTENSION)
+    if module is not None:
+        module.load_inline = _recording_load_inline  # type: ignore[attr-defined]
+    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
 
 
 # --------------------------------------------------------------------------- load_cuda

@@ -240,12 +240,16 @@ def _split_top_level(text: str) -> list[str]:
 
 def _parse_param(text: str) -> Param:
     tokens = _PARAM_TOKEN.findall(text.split("=")[0])
+    arrays = 0
+    while tokens and tokens[-1].startswith("["):  # `float x[]` is a pointer
+        tokens.pop()
+        arrays += 1
     name = ""
     last = tokens[-1] if tokens else ""
     has_type_before = any(t not in _QUALIFIERS for t in tokens[:-1])
     if re.fullmatch(r"[A-Za-z_]\w*", last) and last not in _TYPE_WORDS and has_type_before:
         name = tokens.pop()
-    words = ["*" if t.startswith("[") else t for t in tokens if t not in _DROPPED]
+    words = [t for t in tokens if t not in _DROPPED] + ["*"] * arrays
     ctype = " ".join(words).replace(" *", "*").replace(" &", "&")
     return Param(ctype, name)
 
@@ -485,7 +489,7 @@ _CSTDINT = _STDINT + "namespace std { " + " ".join(f"using ::{n};" for n in _STD
 def _builtin_headers() -> dict[str, str]:
     if not any(Path(d, "cuda/std/cstdint").is_file() for d in cuda_include_dirs()):
         return {_PRELUDE_NAME: ""}
-    return {_PRELUDE_NAME: _STDINT, "cstdint": _CSTDINT, "stdint.h": _CSTDINT}
+    return {_PRELUDE_NAME: _CSTDINT, "cstdint": _CSTDINT, "stdint.h": _CSTDINT}
 
 
 _ARCH = re.compile(r"sm_\d{2,3}[af]?")

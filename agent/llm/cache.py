@@ -35,7 +35,7 @@ class MemoryCallStore:
         return self._replies.get(key)
 
     def put(self, call: LLMCall) -> None:
-        self.calls.append(call)
+        self.calls.append(call)  # cache hits too, like the archive
         if call.reply is not None:
             self._replies[call.key] = call.reply
 
@@ -57,7 +57,7 @@ class SqliteCallStore:
         return ChatReply.from_dict(json.loads(row[0])) if row else None
 
     def put(self, call: LLMCall) -> None:
-        if call.reply is None:
+        if call.reply is None or call.cached:
             return
         with self._lock:
             self._db.execute(

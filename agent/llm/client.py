@@ -23,7 +23,7 @@ from cudarwin.agent.llm.budget import Budget, Price, Usage
 from cudarwin.agent.llm.cache import CallStore, MemoryCallStore
 from cudarwin.agent.llm.errors import BudgetExhausted, RequestRejected, TransientError
 from cudarwin.agent.llm.providers import Endpoint, Provider, make_provider
-from cudarwin.agent.llm.request import ChatReply, ChatRequest, LLMCall, Message
+from cudarwin.agent.llm.request import CallContext, ChatReply, ChatRequest, LLMCall, Message
 from cudarwin.agent.llm.retry import RetryPolicy, with_retries
 from cudarwin.types import CudarwinError
 
@@ -107,7 +107,15 @@ class LLMClient:
         specs = list(self.models.values())
         return rng.choices(specs, weights=[m.weight for m in specs], k=1)[0]
 
-    async def chat(self, spec: ModelSpec, messages: Sequence[Message], *, sample_index: int = 0, seed: int | None = None, task: str = "") -> LLMCall:
+    async def chat(
+        self,
+        spec: ModelSpec,
+        messages: Sequence[Message],
+        *,
+        sample_index: int = 0,
+        seed: int | None = None,
+        context: CallContext = CallContext(),
+    ) -> LLMCall:
         """Answer one request (cached, or sent). Raises BudgetExhausted when a
         budget is spent and ProviderConfigError when the provider is misconfigured;
         a request that fails for good comes back with ``reply=None`` and ``error``."""
@@ -118,7 +126,7 @@ class LLMClient:
         future: asyncio.Future[LLMCall] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            call = await self._answer(spec, request, key, task)
+            call = await self._answer(spec, request, key, context)
             future.set_result(call)
             return call
         except BaseException as err:
@@ -128,15 +136,17 @@ class LLMClient:
         finally:
             del self._inflight[key]
 
-    async def _answer(self, spec: ModelSpec, request: ChatRequest, key: str, task: str) -> LLMCall:
+    async def _answer(self, spec: ModelSpec, request: ChatRequest, key: str, context: CallContext) -> LLMCall:
         cached = self.store.get(key)
         if cached is not None:
-            call = LLMCall(key, spec.name, request, cached, spec.price.cost(cached.prompt_tokens, cached.completion_tokens), task=task, cached=True)
-            self.usage.record(spec.name, cached.prompt_tokens, cached.completion_tokens, call.cost_usd, cached=True)
+            cost = spec.price.cost(cached.prompt_tokens, cached.completion_tokens)
+            call = LLMCall(key, spec.name, request, cached, cost, task=context.task, cached=True, context=context)
+            self.usage.record(spec.name, cached.prompt_tokens, cached.completion_tokens, cost, cached=True)
+            self.store.put(call)
             return call
         self._reserve()
         try:
-            call = await self._send(spec, request, key, task)
+            call = await self._send(spec, request, key, context)
         finally:
             self._reserved -= 1
         self.usage.record(spec.name, call.prompt_tokens, call.completion_tokens, call.cost_usd, cached=False, failed=call.reply is None)
@@ -150,7 +160,7 @@ class LLMClient:
         self.usage.check()
         self._reserved += 1
 
-    async def _send(self, spec: ModelSpec, request: ChatRequest, key: str, task: str) -> LLMCall:
+    async def _send(self, spec: ModelSpec, request: ChatRequest, key: str, context: CallContext) -> LLMCall:
         provider = self._provider(spec)
         start = time.monotonic()
 
@@ -167,9 +177,9 @@ class LLMClient:
             reply, attempts = await with_retries(attempt, self.retry, sleep=self._sleep)
         except (TransientError, RequestRejected) as err:
             seconds = time.monotonic() - start
-            return LLMCall(key, spec.name, request, None, seconds=seconds, attempts=sent, error=str(err), task=task)
+            return LLMCall(key, spec.name, request, None, seconds=seconds, attempts=sent, error=str(err), task=context.task, context=context)
         cost = spec.price.cost(reply.prompt_tokens, reply.completion_tokens)
-        return LLMCall(key, spec.name, request, reply, cost, time.monotonic() - start, attempts, task=task)
+        return LLMCall(key, spec.name, request, reply, cost, time.monotonic() - start, attempts, task=context.task, context=context)
 
     def _provider(self, spec: ModelSpec) -> Provider:
         if spec.name not in self._providers:

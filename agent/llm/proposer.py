@@ -7,7 +7,7 @@ import random
 
 from cudarwin.agent.examples import worked_example
 from cudarwin.agent.llm.client import LLMClient, ModelSpec
-from cudarwin.agent.llm.request import LLMCall
+from cudarwin.agent.llm.request import CallContext, LLMCall
 from cudarwin.agent.parse import parse_reply
 from cudarwin.agent.prompts import build_messages
 from cudarwin.agent.proposer import Proposal, ProposalRequest
@@ -31,7 +31,8 @@ class LLMProposer:
         for i in range(max(1, request.count)):
             sample = request.sample_index * max(1, request.count) + i
             spec = self.client.pick(self._rng(request, sample))
-            call = await self.client.chat(spec, messages, sample_index=sample, task=request.task.name)
+            context = CallContext(request.task.name, request.mode.value, request.conversation, len(request.history))
+            call = await self.client.chat(spec, messages, sample_index=sample, context=context)
             out.append(self._proposal(request, spec, call))
         return out
 

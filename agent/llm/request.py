@@ -68,6 +68,16 @@ class ChatReply:
 
 
 @dataclass(frozen=True)
+class CallContext:
+    """Where a call belongs in the search, for the archive (not part of the key)."""
+
+    task: str = ""
+    strategy: str = ""  # "translate", "repair", "evolve", ...
+    conversation: str = ""  # groups the turns of one exchange
+    turn: int = 0
+
+
+@dataclass(frozen=True)
 class LLMCall:
     """What the archive records for every call made (or replayed)."""
 
@@ -81,6 +91,7 @@ class LLMCall:
     error: str = ""
     task: str = ""
     cached: bool = field(default=False, compare=False)  # True when answered from the cache
+    context: "CallContext" = field(default_factory=lambda: CallContext(), compare=False)
 
     @property
     def prompt_tokens(self) -> int:

@@ -1,0 +1,63 @@
+"""Evaluations for the search: off the event loop, once per candidate, stored.
+
+The evaluator is blocking (it drives worker processes and GPUs), so it runs
+in a thread pool sized to the number of evaluation workers while the event
+loop keeps talking to LLMs. A candidate already evaluated in this run (or in
+the run being resumed) is never evaluated again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+from cudarwin.agent.store import RunStore
+from cudarwin.types import Candidate, Evaluation, Task
+
+EvaluateFn = Callable[[Task, Candidate], Evaluation]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    evaluation: Evaluation
+    reused: bool  # True when it came from the store, not the evaluator
+
+
+class EvalService:
+    """Async front of a blocking ``evaluate(task, candidate)``."""
+
+    def __init__(self, evaluate: EvaluateFn, store: RunStore, *, workers: int = 1):
+        self._evaluate = evaluate
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cudarwin-eval")
+        self._pending: dict[tuple[str, str], asyncio.Future[Evaluation]] = {}
+        self.evaluated = 0  # evaluations actually run in this process
+
+    async def evaluate(self, task: Task, candidate: Candidate) -> Outcome:
+        key = (task.name, candidate.id)
+        known = self.store.evaluation(*key)
+        if known is not None:
+            return Outcome(known, reused=True)
+        if key in self._pending:  # the same source proposed twice at once: one evaluation
+            return Outcome(await asyncio.shield(self._pending[key]), reused=True)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, self._evaluate_and_store, task, candidate)
+        self._pending[key] = future
+        try:
+            evaluation = await future
+        finally:
+            del self._pending[key]
+        return Outcome(evaluation, reused=False)
+
+    def _evaluate_and_store(self, task: Task, candidate: Candidate) -> Evaluation:
+        # Stored from the worker thread, so a result is kept even when the run
+        # is stopping and nobody awaits it any more.
+        evaluation = self._evaluate(task, candidate)
+        self.store.add_evaluation(evaluation)
+        self.evaluated += 1
+        return evaluation
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

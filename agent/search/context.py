@@ -1,0 +1,99 @@
+"""What a search strategy works with for one task, and what it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cudarwin.agent.evaluation import EvalService
+from cudarwin.agent.hardware import HardwareFacts
+from cudarwin.agent.proposer import Mode, ProposalRequest, Proposer, Scored
+from cudarwin.agent.store import RunStore
+from cudarwin.types import Evaluation, Policy, ShapeResult, Task
+
+
+@dataclass
+class TaskStats:
+    """Counters shown by the progress view and stored in the summary."""
+
+    task: str
+    proposals: int = 0
+    no_proposal: int = 0  # answers without a usable candidate
+    duplicates: int = 0  # exact duplicates rejected before evaluation
+    evaluated: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    best_fitness: float = 0.0
+    best_id: str = ""
+    stopped: str = ""  # why the search ended early, if it did
+    done: bool = False
+
+    def count(self, evaluation: Evaluation) -> None:
+        self.evaluated += 1
+        if evaluation.accepted:
+            self.accepted += 1
+        else:
+            self.rejected += 1
+
+
+@dataclass
+class SearchContext:
+    """One task's search: the proposer, the evaluations, and shared state."""
+
+    task: Task
+    proposer: Proposer
+    evals: EvalService
+    store: RunStore
+    policy: Policy = Policy.STRICT
+    device: str = "cuda"
+    hardware: HardwareFacts = HardwareFacts()
+    seed: int = 0
+    stats: TaskStats = field(init=False)
+    seen: set[str] = field(default_factory=set)  # candidate ids proposed before the current generation
+    best: Scored | None = None
+    baselines: tuple[ShapeResult, ...] = ()
+    on_update: Callable[[TaskStats], None] = lambda stats: None
+    review: Callable[[Task, Scored], "object"] | None = None  # async reviewer, see cudarwin.agent.review
+
+    def __post_init__(self) -> None:
+        self.stats = TaskStats(self.task.name)
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.stats.stopped)
+
+    def stop(self, reason: str) -> None:
+        if not self.stats.stopped:
+            self.stats.stopped = reason
+            self.store.add_note(self.task.name, "stopped", reason)
+        self.on_update(self.stats)
+
+    def offer(self, scored: Scored) -> None:
+        """Track the best accepted candidate and the measured baselines."""
+        ev = scored.evaluation
+        if ev is None or not ev.accepted:
+            return
+        if any(s.eager is not None for s in ev.shapes):
+            self.baselines = tuple(
+                ShapeResult(s.index, s.shape, eager=s.eager, compiled=s.compiled, floor_ms=s.floor_ms) for s in ev.shapes
+            )
+        if self.best is None or scored.fitness > self.best.fitness:
+            self.best = scored
+            self.stats.best_fitness = scored.fitness
+            self.stats.best_id = scored.candidate.id
+        self.on_update(self.stats)
+
+
+def make_request(ctx: SearchContext, mode: Mode, **fields: object) -> ProposalRequest:
+    """A request for this task filled with the context's policy, device,
+    hardware, baselines and seed."""
+    return ProposalRequest(
+        task=ctx.task,
+        mode=mode,
+        policy=ctx.policy,
+        device=ctx.device,
+        hardware=ctx.hardware,
+        baselines=ctx.baselines,
+        seed=ctx.seed,
+        **fields,  # type: ignore[arg-type]
+    )

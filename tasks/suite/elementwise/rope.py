@@ -26,7 +26,7 @@ def get_inputs(b, s, h, d):
     x = torch.randn(b, s, h, d)
     inv_freq = 1.0 / (10000.0 ** (torch.arange(0, d, 2).float() / d))
     # positions start at a random offset, as for a chunk of a longer sequence
-    start = int(torch.randint(0, 4096, ()))
+    start = torch.randint(0, 4096, (1,))
     angles = (start + torch.arange(s)).float()[:, None] * inv_freq[None, :]
     return [x, torch.cos(angles), torch.sin(angles)]
 

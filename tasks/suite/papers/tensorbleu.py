@@ -47,9 +47,8 @@ def get_inputs(batch, cand_len, ref_len, vocab):
     # candidates are noisy copies of the references, so higher-order n-grams match too
     base = torch.randint(0, vocab, (batch, max(cand_len, ref_len)))
     ref = base[:, :ref_len].clone()
-    cand = base[:, :cand_len].clone()
     noise = torch.rand(batch, cand_len) < 0.3
-    cand[noise] = torch.randint(0, vocab, (int(noise.sum()),))
+    cand = torch.where(noise, torch.randint(0, vocab, (batch, cand_len)), base[:, :cand_len])
     return [cand, ref]
 
 
@@ -62,7 +61,7 @@ def _comparisons(batch, cand_len, ref_len):
 
 
 SHAPES = [
-    dict(batch=512, cand_len=240, ref_len=256, vocab=32000),
+    dict(batch=512, cand_len=500, ref_len=512, vocab=32000),
     dict(batch=33, cand_len=47, ref_len=51, vocab=1000),
     dict(batch=2, cand_len=6, ref_len=7, vocab=8),
 ]

@@ -17,6 +17,7 @@ from cudarwin.agent.store import RunStore
 from cudarwin.types import Candidate, Evaluation, Task
 
 EvaluateFn = Callable[[Task, Candidate], Evaluation]
+PostFn = Callable[[Task, Candidate, Evaluation], Evaluation]  # e.g. the LLM review
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class Outcome:
 class EvalService:
     """Async front of a blocking ``evaluate(task, candidate)``."""
 
-    def __init__(self, evaluate: EvaluateFn, store: RunStore, *, workers: int = 1):
+    def __init__(self, evaluate: EvaluateFn, store: RunStore, *, workers: int = 1, post: PostFn | None = None):
         self._evaluate = evaluate
+        self._post = post
         self.store = store
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cudarwin-eval")
         self._pending: dict[tuple[str, str], asyncio.Future[Evaluation]] = {}
@@ -55,6 +57,8 @@ class EvalService:
         # Stored from the worker thread, so a result is kept even when the run
         # is stopping and nobody awaits it any more.
         evaluation = self._evaluate(task, candidate)
+        if self._post is not None:
+            evaluation = self._post(task, candidate, evaluation)
         self.store.add_evaluation(evaluation)
         self.evaluated += 1
         return evaluation

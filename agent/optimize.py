@@ -1,0 +1,165 @@
+"""One ``cudarwin optimize`` run: tasks x strategy x proposer x evaluator,
+recorded in a run folder (``config.yaml`` + ``archive.sqlite``).
+
+A run folder that already holds an archive is continued, not restarted:
+finished evaluations are reused, LLM calls are answered from the archive,
+and the search replays its (seeded) decisions up to where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from omegaconf import DictConfig, OmegaConf
+
+from cudarwin.agent import build
+from cudarwin.agent.evaluation import EvalService, EvaluateFn
+from cudarwin.agent.hardware import probe_hardware
+from cudarwin.agent.llm.budget import ModelUsage
+from cudarwin.agent.llm.cache import ChainStore, SqliteCallStore
+from cudarwin.agent.llm.client import LLMClient
+from cudarwin.agent.llm.proposer import LLMProposer
+from cudarwin.agent.progress import ProgressView, stats_line, usage_line
+from cudarwin.agent.proposer import Proposer, close_proposer
+from cudarwin.agent.review import Reviewer
+from cudarwin.agent.search.base import make_strategy
+from cudarwin.agent.search.context import SearchContext, TaskStats
+from cudarwin.agent.store import ArchiveCallStore, ArchiveRunStore
+from cudarwin.types import CudarwinError, Policy, Task
+
+EvaluatorFactory = Callable[[Any], Any]  # EvalConfig -> context manager with .evaluate
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    stats: tuple[TaskStats, ...]
+    usage: ModelUsage | None  # None for proposers without an LLM
+    http_calls: int  # requests actually sent this time
+    evaluations_run: int  # evaluations actually run this time (not reused)
+    report: Path | None
+
+
+def default_run_dir() -> Path:
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+def run_optimize(cfg: DictConfig, *, evaluator_factory: EvaluatorFactory | None = None, out: TextIO | None = None) -> RunResult:
+    """Run (or continue) the optimization described by ``cfg``."""
+    from cudarwin.results import Archive
+
+    device = build.resolve_device(str(cfg.runner.device))
+    policy = build.resolve_policy(cfg.runner.policy, device)
+    tasks = build.select_tasks(build.plain(cfg.suite))
+    run_dir = Path(cfg.resume or cfg.run_dir or default_run_dir())
+    saved = OmegaConf.merge(cfg, {"run_dir": str(run_dir), "resume": None})
+    archive_exists = (run_dir / "archive.sqlite").is_file()
+    archive = Archive.open(run_dir) if archive_exists else Archive.create(run_dir, OmegaConf.to_yaml(saved, resolve=True))
+    with ExitStack() as stack:
+        stack.callback(archive.close)
+        factory = evaluator_factory or _real_evaluator
+        evaluator = stack.enter_context(factory(build.eval_config(build.plain(cfg.runner), device, policy)))
+        store = ArchiveRunStore(archive)
+        result = asyncio.run(_run(cfg, tasks, device, policy, evaluator.evaluate, store, archive, run_dir, out))
+    report = _write_report(run_dir) if cfg.get("report", True) else None
+    _write_summary(run_dir, result)
+    return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report)
+
+
+def _real_evaluator(config: Any) -> Any:
+    from cudarwin.runner import Evaluator
+
+    return Evaluator(config)
+
+
+async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, evaluate: EvaluateFn, store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
+    llm = build.plain(cfg.llm)
+    seed = int(cfg.seed)
+    client: LLMClient | None = None
+    shared = None
+    if llm.get("kind") == "offline":
+        proposer: Proposer = build.make_offline_proposer(llm, seed=seed, device=device)
+    elif llm.get("kind") == "chat":
+        calls = ArchiveCallStore(archive)
+        if llm.get("shared_cache"):
+            shared = SqliteCallStore(llm["shared_cache"])
+        client = build.make_client(llm, ChainStore(calls, shared) if shared else calls)
+        proposer = LLMProposer(client, seed=seed, examples=bool(llm.get("examples", True)))
+    else:
+        raise CudarwinError(f"llm.kind={llm.get('kind')!r} is not offline or chat", hint="pick a preset: llm=offline, llm=openai, ...")
+    reviewer = _make_reviewer(cfg, client, store)
+    evals = EvalService(evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
+    view = ProgressView(str(cfg.get("progress", "auto")), usage=(lambda: client.usage.total()) if client else (lambda: None), out=out)
+    hardware = probe_hardware(device)
+    contexts = []
+    for task in tasks:
+        store.add_task(task)
+        contexts.append(SearchContext(task, proposer, evals, store, policy=policy, device=device, hardware=hardware, seed=seed, on_update=view.update))
+    view.start([c.stats for c in contexts])
+    limit = asyncio.Semaphore(max(1, int(cfg.get("parallel_tasks", 4))))
+
+    async def one(ctx: SearchContext) -> None:
+        async with limit:
+            strategy = make_strategy(build.plain(cfg.search))
+            await strategy.run(ctx)
+            ctx.stats.done = True
+            view.update(ctx.stats)
+
+    try:
+        await asyncio.gather(*(one(c) for c in contexts))
+    finally:
+        view.stop()
+        evals.close()
+        await close_proposer(proposer)
+        if shared is not None:
+            shared.close()
+    stats = tuple(c.stats for c in contexts)
+    if view.mode != "live" and out is not None:
+        for s in stats:
+            print(stats_line(s), file=out)
+        print(usage_line(client.usage.total() if client else None), file=out)
+    return RunResult(run_dir, stats, client.usage.total() if client else None, client.http_calls if client else 0, evals.evaluated, None)
+
+
+def _make_reviewer(cfg: DictConfig, client: LLMClient | None, store: ArchiveRunStore) -> Reviewer | None:
+    review = cfg.get("review") or {}
+    if not review.get("enabled"):
+        return None
+    if client is None:
+        raise CudarwinError("review.enabled=true needs an LLM", hint="use llm=openai (or another chat preset) or review.enabled=false")
+    name = review.get("model") or next(iter(client.models))
+    if name not in client.models:
+        raise CudarwinError(f"review.model={name!r} is not a key of llm.models", hint=f"one of: {', '.join(client.models)}")
+    return Reviewer(client, client.models[name], store, reject=bool(review.get("reject")), loop=asyncio.get_running_loop())
+
+
+def _write_report(run_dir: Path) -> Path | None:
+    """The results package's report, when it is installed; a failing report
+    must not lose a finished run, so errors become a warning."""
+    try:
+        from cudarwin.results.report import write_report
+    except ImportError:
+        return None
+    try:
+        files = write_report([run_dir], run_dir / "report")
+    except Exception as err:  # a report bug must not fail the run
+        print(f"cudarwin: warning: the report could not be written: {err}")
+        return None
+    return Path(files.markdown)
+
+
+def _write_summary(run_dir: Path, result: RunResult) -> None:
+    usage = result.usage
+    summary = {
+        "tasks": {s.task: {k: v for k, v in vars(s).items() if k != "task"} for s in result.stats},
+        "llm": None if usage is None else vars(usage),
+        "http_calls": result.http_calls,
+        "evaluations_run": result.evaluations_run,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

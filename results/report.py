@@ -1,0 +1,73 @@
+"""``cudarwin report``: leaderboard.md, leaderboard.csv and report.html for one or more runs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from . import html, markdown
+from .leaderboard import Finding, RunSummary, TaskResult, findings, leaderboard_frame, summarize, task_results
+from .load import RunData, load
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, computed once from the loaded runs."""
+
+    title: str
+    generated: str  # UTC timestamp
+    runs: tuple[RunData, ...]
+    results: tuple[TaskResult, ...]
+    summaries: tuple[RunSummary, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    markdown: Path
+    csv: Path
+    html: Path
+
+
+def unique_labels(run_dirs: Sequence[Path]) -> list[str]:
+    """Folder names, prefixed by their parent where two runs share a name."""
+    names = [p.resolve().name for p in run_dirs]
+    return [
+        f"{p.resolve().parent.name}/{n}" if names.count(n) > 1 else n for p, n in zip(run_dirs, names)
+    ]
+
+
+def build(runs: Sequence[RunData], title: str = "") -> ReportData:
+    """Compute the report's numbers from loaded runs."""
+    results: list[TaskResult] = []
+    summaries: list[RunSummary] = []
+    found: list[Finding] = []
+    for run in runs:
+        rows = task_results(run)
+        results += rows
+        summaries += summarize(run, rows)
+        found += findings(run)
+    return ReportData(
+        title=title or "cudarwin report",
+        generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        runs=tuple(runs),
+        results=tuple(results),
+        summaries=tuple(summaries),
+        findings=tuple(found),
+    )
+
+
+def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str, title: str = "") -> ReportFiles:
+    """Load the runs and write the three report files into ``out_dir`` (created if missing)."""
+    dirs = [Path(d) for d in run_dirs]
+    runs = [load(d, label) for d, label in zip(dirs, unique_labels(dirs))]
+    data = build(runs, title)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(out / "leaderboard.md", out / "leaderboard.csv", out / "report.html")
+    leaderboard_frame(data.results).to_csv(files.csv, index=False, float_format="%.6g")
+    files.markdown.write_text(markdown.render(data), encoding="utf-8")
+    files.html.write_text(html.render(data), encoding="utf-8")
+    return files

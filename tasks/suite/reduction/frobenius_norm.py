@@ -33,6 +33,9 @@ SHAPES = [
 META = dict(
     category="reduction",
     source="KernelBench level 1 (Frobenius norm normalization)",
+    # outputs are about 1/sqrt(numel): judge them relatively, not against an absolute 1e-4
+    atol=1e-9,
+    rtol=1e-4,
     flops=lambda b, c, h, w: 3 * b * c * h * w,
     bytes=lambda b, c, h, w: 8 * b * c * h * w,
 )

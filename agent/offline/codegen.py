@@ -1,0 +1,197 @@
+"""CUDA source and launch code for a :class:`~cudarwin.agent.offline.ir.Plan`.
+
+Three kernel shapes cover every plan:
+
+* ``elementwise`` -- grid-stride loop, ``VEC``-wide (16-byte for VEC=4)
+  loads/stores of the operands laid out like the output when they are
+  aligned, a scalar tail, broadcast operands indexed through collapsed strides;
+* ``rows`` -- reductions over the last dims: ``TPR`` threads per row
+  (warp-shuffle reduction, plus a shared-memory step across warps when TPR >
+  32), ``ROWS_PER_BLOCK`` rows per block for short rows, and the first
+  ``CACHE * TPR`` elements of each row kept in registers between passes;
+* ``columns`` -- reductions over a middle dim: one thread per output column,
+  walking the reduced dim (coalesced across threads).
+
+Each generator returns a :class:`Kernel`: the CUDA text, its tunables, and
+the Python lines that launch it from the candidate's ``forward``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
+from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
+
+
+@dataclass(frozen=True)
+class TunableSpec:
+    name: str
+    default: int
+    choices: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A generated kernel and how to launch it."""
+
+    name: str
+    source: str  # CUDA; compile-time constants come from -D options built from the tunables
+    defines: tuple[tuple[str, str], ...]  # (macro, Python expression): passed as -D<macro>=<value>
+    setup: tuple[str, ...]  # module-level Python lines run before compiling (derived constants)
+    tunables: tuple[TunableSpec, ...]
+    launch: tuple[str, ...]  # Python lines for forward; operands are _t<k>, scalars _s<k>, result `_out`
+    kind: str
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(1, n))))
+
+
+# ---------------------------------------------------------------------- shared helpers
+
+
+def _params(prog: Program, extra: list[str], strided: dict[int, list[str]]) -> str:
+    ins = [f"const float* __restrict__ in{k}" for k in range(len(prog.operands))]
+    strides = [f"i64 {s}" for k in sorted(strided) for s in strided[k]]
+    scalars = [f"float s{k}" for k in range(len(prog.scalars))]
+    return ",\n    ".join(ins + ["float* __restrict__ out"] + extra + strides + scalars)
+
+
+def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) -> list[str]:
+    """Lines defining v<k> for each k in ``order`` (loads via ``load[operand]``)."""
+    lines = []
+    for k in order:
+        v = prog.values[k]
+        if isinstance(v, Load):
+            lines.append(f"{indent}const float v{k} = {load[v.operand]};")
+        elif isinstance(v, Reduce):
+            raise AssertionError("reductions are emitted by the pass structure")
+        else:
+            lines.append(f"{indent}const float v{k} = {value_expr(v)};")
+    return lines
+
+
+def _scalar_args(prog: Program) -> list[str]:
+    return [f"_s{k}" for k in range(len(prog.scalars))]
+
+
+# ---------------------------------------------------------------------- elementwise
+
+
+def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
+    prog = plan.program
+    layouts = [op.layout for op in prog.operands]
+    strided = {k: [f"st{k}_{d}" for d in range(4)] for k, lt in enumerate(layouts) if lt is Layout.STRIDED}
+    extra = ["i64 n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if strided else [])
+    full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL]
+    body_order = deps(prog, [prog.output], set())
+    pre = [k for k in body_order if isinstance(prog.values[k], Load) and layouts[prog.values[k].operand] is Layout.SCALAR]
+    pre += [k for k in body_order if not isinstance(prog.values[k], Load) and not _depends_on_elements(prog, k)]
+    pre = sorted(set(pre))
+    body = [k for k in body_order if k not in pre]
+
+    def index_lines(indent: str) -> list[str]:
+        if not strided:
+            return []
+        out = [
+            f"{indent}unsigned q = (unsigned)i;",
+            f"{indent}const unsigned c3 = q % d3; q /= d3;",
+            f"{indent}const unsigned c2 = q % d2; q /= d2;",
+            f"{indent}const unsigned c1 = q % d1; const unsigned c0 = q / d1;",
+        ]
+        for k, st in strided.items():
+            out.append(f"{indent}const i64 o{k} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
+        return out
+
+    scalar_loads = {k: f"__ldg(in{k})" for k, lt in enumerate(layouts) if lt is Layout.SCALAR}
+    strided_loads = {k: f"__ldg(in{k} + o{k})" for k in strided}
+    vec_loads = {**scalar_loads, **strided_loads, **{k: f"a{k}[e]" for k in full}}
+    tail_loads = {**scalar_loads, **strided_loads, **{k: f"__ldg(in{k} + i)" for k in full}}
+    lines = [PRELUDE, _VEC_HELPERS, f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
+             f"    {_params(prog, extra, strided)})", "{"]
+    lines += _emit(prog, pre, scalar_loads, "  ")
+    lines += [
+        "  const i64 step = (i64)gridDim.x * BLOCK;",
+        "  const i64 tid = (i64)blockIdx.x * BLOCK + threadIdx.x;",
+        "  const i64 nvec = vec_ok ? n / VEC : 0;",
+        "  for (i64 w = tid; w < nvec; w += step) {",
+    ]
+    lines += [f"    float a{k}[VEC]; cd_load_vec(a{k}, in{k}, w);" for k in full]
+    lines += ["    float r[VEC];", "#pragma unroll", "    for (int e = 0; e < VEC; ++e) {", "      const i64 i = w * VEC + e;"]
+    lines += index_lines("      ") + _emit(prog, body, vec_loads, "      ")
+    lines += [f"      r[e] = v{prog.output};", "    }", "    cd_store_vec(out, w, r);", "  }"]
+    lines += ["  for (i64 i = nvec * VEC + tid; i < n; i += step) {"]
+    lines += index_lines("    ") + _emit(prog, body, tail_loads, "    ")
+    lines += [f"    out[i] = v{prog.output};", "  }", "}"]
+
+    vec_check = " and ".join([f"_t{k}.data_ptr() % (4 * VEC) == 0" for k in full] or ["True"])
+    launch = [
+        "_n = _out.numel()",
+        f"_vec_ok = int(VEC > 1 and {vec_check})",
+        "_work = _n // VEC if _vec_ok else _n",
+        "_grid = max(1, min(-(-_work // BLOCK), _sm_count(_out) * BLOCKS_PER_SM))",
+    ]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + ["_out", "_n", "_vec_ok"]
+    if strided:
+        strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
+        launch += [
+            f"_lay = _collapse(_F, [{strides}], 4)",
+            "if _lay is None:",
+            "    raise RuntimeError('broadcast pattern needs more than 4 dims')",
+            "_sz, _st = _lay",
+        ]
+        args += ["_sz[1]", "_sz[2]", "_sz[3]"] + [f"*_st[{j}]" for j in range(len(strided))]
+    args += _scalar_args(prog)
+    launch += ["if _n > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
+    vec_default = 4
+    block_default = 256 if headline_numel >= 1 << 16 else 128
+    tunables = (
+        TunableSpec("BLOCK", block_default, (64, 128, 256, 512, 1024)),
+        TunableSpec("VEC", vec_default, (1, 2, 4)),
+        TunableSpec("BLOCKS_PER_SM", 8, (2, 4, 8, 16, 32)),
+    )
+    return Kernel(name, "\n".join(lines) + "\n", (("BLOCK", "BLOCK"), ("VEC", "VEC")), (), tunables, tuple(launch),
+                  "elementwise")
+
+
+def _depends_on_elements(prog: Program, k: int) -> bool:
+    layouts = [op.layout for op in prog.operands]
+    per = [False] * len(prog.values)
+    for j, v in enumerate(prog.values[: k + 1]):
+        if isinstance(v, Load):
+            per[j] = layouts[v.operand] is not Layout.SCALAR
+        elif isinstance(v, Apply):
+            per[j] = any(per[a] for a in v.args)
+    return per[k]
+
+
+_VEC_HELPERS = r"""
+#ifndef VEC
+#define VEC 4
+#endif
+#ifndef BLOCK
+#define BLOCK 256
+#endif
+__device__ __forceinline__ void cd_load_vec(float* a, const float* __restrict__ p, i64 w) {
+#if VEC == 4
+  const float4 t = __ldg(reinterpret_cast<const float4*>(p) + w);
+  a[0] = t.x; a[1] = t.y; a[2] = t.z; a[3] = t.w;
+#elif VEC == 2
+  const float2 t = __ldg(reinterpret_cast<const float2*>(p) + w);
+  a[0] = t.x; a[1] = t.y;
+#else
+  a[0] = __ldg(p + w);
+#endif
+}
+__device__ __forceinline__ void cd_store_vec(float* p, i64 w, const float* r) {
+#if VEC == 4
+  reinterpret_cast<float4*>(p)[w] = make_float4(r[0], r[1], r[2], r[3]);
+#elif VEC == 2
+  reinterpret_cast<float2*>(p)[w] = make_float2(r[0], r[1]);
+#else
+  p[w] = r[0];
+#endif
+}
+"""

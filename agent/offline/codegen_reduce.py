@@ -1,0 +1,305 @@
+"""CUDA for plans with reductions: the ``rows`` kernel (reduced dims end at the
+last dim) and the ``columns`` kernel (reduced dims in the middle).
+
+Both evaluate the program in passes. A reduction can start only when the row
+values it depends on are known (softmax needs the max before the sum of
+exponentials), so every value gets a *stage*: leaves are stage 0, a
+reduction is one more than its argument, anything else the max of its
+arguments. Pass ``p`` computes the reductions of stage ``p + 1``; the final
+pass writes the output when it has one value per element.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cudarwin.agent.offline.codegen import Kernel, TunableSpec, _params, _pow2_at_least, _scalar_args
+from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
+from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
+
+
+def stages(prog: Program) -> list[int]:
+    out: list[int] = []
+    for v in prog.values:
+        if isinstance(v, Apply):
+            out.append(max(out[a] for a in v.args))
+        elif isinstance(v, Reduce):
+            out.append(out[v.arg] + 1)
+        else:
+            out.append(0)
+    return out
+
+
+class _Passes:
+    """Which values each pass computes, shared by both kernel shapes."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.per = per_element(prog)
+        self.stage = stages(prog)
+        needed = deps(prog, [prog.output], set())
+        self.needed = needed
+        self.row_values = [k for k in needed if not self.per[k]]
+        self.row_set = set(self.row_values)
+        reduces = [k for k in needed if isinstance(prog.values[k], Reduce)]
+        self.count = max(self.stage[k] for k in reduces)
+        self.reduces = [[k for k in reduces if self.stage[k] == p + 1] for p in range(self.count)]
+        self.out_per_element = self.per[prog.output]
+
+    def body(self, p: int) -> list[int]:
+        """Per-element values computed inside pass ``p`` (p == count: the output pass)."""
+        if p == self.count:
+            roots = [self.prog.output]
+        else:
+            roots = [self.prog.values[k].arg for k in self.reduces[p]]  # type: ignore[union-attr]
+        return deps(self.prog, roots, self.row_set)
+
+    def row_lines(self, stage: int, loads: dict[int, str]) -> list[str]:
+        """Row-constant values that become known at ``stage`` (reductions excluded)."""
+        lines = []
+        for k in self.row_values:
+            v = self.prog.values[k]
+            if self.stage[k] != stage or isinstance(v, Reduce):
+                continue
+            expr = loads[v.operand] if isinstance(v, Load) else value_expr(v)
+            lines.append(f"  const float v{k} = {expr};")
+        return lines
+
+    def passes(self) -> list[int]:
+        return list(range(self.count + (1 if self.out_per_element else 0)))
+
+    def operand_passes(self) -> dict[int, list[int]]:
+        used: dict[int, list[int]] = {}
+        for p in self.passes():
+            for k in self.body(p):
+                v = self.prog.values[k]
+                if isinstance(v, Load):
+                    used.setdefault(v.operand, []).append(p)
+        return used
+
+
+def _combine(kind_code: int, acc: str, val: str) -> str:
+    return {0: f"{acc} += {val};", 1: f"{acc} = cd_max({acc}, {val});", 2: f"{acc} = cd_min({acc}, {val});"}[kind_code]
+
+
+def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int, str], indent: str) -> list[str]:
+    prog = ps.prog
+    lines = []
+    for k in ps.body(p):
+        v = prog.values[k]
+        if isinstance(v, Load):
+            lines.append(f"{indent}const float v{k} = {load[v.operand]};")
+            if v.operand in cache_store:
+                lines.append(f"{indent}{cache_store[v.operand]} = v{k};")
+        else:
+            lines.append(f"{indent}const float v{k} = {value_expr(v)};")
+    if p < ps.count:
+        for k in ps.reduces[p]:
+            r = prog.values[k]
+            lines.append(f"{indent}{_combine(REDUCE_CODE[r.kind], f'acc{k}', f'v{r.arg}')}")  # type: ignore[union-attr]
+    return lines
+
+
+# ---------------------------------------------------------------------- rows
+
+
+def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
+    prog = plan.program
+    ps = _Passes(prog)
+    layouts = [op.layout for op in prog.operands]
+    strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}"] for k, lt in enumerate(layouts)
+               if lt in (Layout.ROW, Layout.STRIDED)}
+    used = ps.operand_passes()
+    cached = sorted(k for k, passes in used.items() if len(set(passes)) > 1)
+    extra = ["int rows", "int R", "int O1"]
+
+    def elem_load(k: int) -> str:
+        if layouts[k] is Layout.FULL:
+            return f"__ldg(p{k} + j)"
+        return f"__ldg(in{k} + b{k} + (i64)j * sr_{k})"
+
+    fixed_loads = {k: (f"__ldg(in{k})" if lt is Layout.SCALAR else f"__ldg(in{k} + b{k})")
+                   for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
+    lines = [PRELUDE, _ROWS_HELPERS, f'extern "C" __global__ void __launch_bounds__(TPR * RPB) {name}(',
+             f"    {_params(prog, extra, strided)})", "{"]
+    lines += [
+        "#if TPR > 32",
+        "  __shared__ float cd_red[TPR / 32];",
+        "#else",
+        "  float* cd_red = nullptr;",
+        "#endif",
+        "  const int lane = threadIdx.x % TPR;",
+        "  const int row = blockIdx.x * RPB + threadIdx.x / TPR;",
+        "  const bool active = row < rows;",
+        "  const int n = active ? R : 0;  // inactive rows still join the shuffles",
+        "  const int rr = active ? row : 0;",
+        "  const float cd_count = (float)R;",
+        "  (void)cd_count;",
+    ]
+    if strided:
+        lines.append("  const i64 o0 = rr / O1, o1 = rr % O1;")
+    for k, lt in enumerate(layouts):
+        if lt is Layout.FULL:
+            lines.append(f"  const float* __restrict__ p{k} = in{k} + (i64)rr * R;")
+        elif k in strided:
+            lines.append(f"  const i64 b{k} = o0 * so0_{k} + o1 * so1_{k};")
+    lines += [f"  float c{k}[CACHE > 0 ? CACHE : 1];" for k in cached]
+    lines += ps.row_lines(0, fixed_loads)
+    first_use = {k: min(used[k]) for k in cached}
+    for p in ps.passes():
+        lines.append(f"  // pass {p}")
+        if p < ps.count:
+            lines += [f"  float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
+        ops_here = {prog.values[k].operand for k in ps.body(p) if isinstance(prog.values[k], Load)}  # type: ignore[union-attr]
+        cache_load = {k: (f"c{k}[q]" if k in cached and first_use[k] < p else elem_load(k)) for k in ops_here}
+        cache_load.update({k: v for k, v in fixed_loads.items()})
+        store = {k: f"c{k}[q]" for k in cached if first_use[k] == p and k in ops_here}
+        tail_load = {k: elem_load(k) for k in ops_here} | fixed_loads
+        store_out = [f"      out[(i64)rr * R + j] = v{prog.output};"] if p == ps.count else []
+        lines += ["#pragma unroll", "  for (int q = 0; q < CACHE; ++q) {", "    const int j = lane + q * TPR;",
+                  "    if (j < n) {"]
+        lines += _body_lines(ps, p, cache_load, store, "      ") + store_out + ["    }", "  }"]
+        lines += ["  for (int j = lane + CACHE * TPR; j < n; j += TPR) {"]
+        lines += _body_lines(ps, p, tail_load, {}, "    ") + [s[2:] for s in store_out] + ["  }"]
+        if p < ps.count:
+            for k in ps.reduces[p]:
+                code = REDUCE_CODE[prog.values[k].kind]  # type: ignore[union-attr]
+                lines.append(f"  const float v{k} = cd_group_reduce<{code}>(acc{k}, cd_red);")
+            lines += ps.row_lines(p + 1, fixed_loads)
+    if not ps.out_per_element:
+        lines.append(f"  if (active && lane == 0) out[row] = v{prog.output};")
+    lines.append("}")
+
+    lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
+    strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
+    launch = [
+        f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
+        "if _g is None:",
+        "    raise RuntimeError('stride pattern cannot be indexed as rows')",
+        "_o0, _o1, _r, _i, _per = _g",
+        "_rows = _o0 * _o1",
+    ]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + ["_out", "_rows", "_r", "_o1"]
+    args += [f"*_per[{j}][:3]" for j in range(len(strided))] + _scalar_args(prog)
+    launch += ["if _rows > 0:",
+               f"    _mod.{name}(grid=(-(-_rows // _RPB),), block=(THREADS_PER_ROW * _RPB,), args=({', '.join(args)},))"]
+    tpr = min(1024, max(32, _pow2_at_least(math.ceil(headline_r / 16))))
+    cache_cap = 32 // max(1, len(cached))
+    cache = min(_pow2_at_least(math.ceil(headline_r / tpr)), _pow2_floor(cache_cap)) if cached else 0
+    tunables = (
+        TunableSpec("THREADS_PER_ROW", tpr, (8, 16, 32, 64, 128, 256, 512, 1024)),
+        TunableSpec("ROWS_PER_BLOCK", 4 if tpr <= 32 else 1, (1, 2, 4, 8)),
+        TunableSpec("CACHE", cache, (0, 1, 2, 4, 8, 16, 32)),
+    )
+    setup = ("_RPB = 1 if THREADS_PER_ROW > 32 else max(ROWS_PER_BLOCK, 32 // THREADS_PER_ROW)",)
+    return Kernel(name, "\n".join(lines) + "\n", (("TPR", "THREADS_PER_ROW"), ("RPB", "_RPB"), ("CACHE", "CACHE")),
+                  setup, tunables, tuple(launch), "rows")
+
+
+def _pow2_floor(n: int) -> int:
+    return 1 << (max(1, n).bit_length() - 1)
+
+
+_ROWS_HELPERS = r"""
+#ifndef TPR
+#define TPR 32
+#endif
+#ifndef RPB
+#define RPB 4
+#endif
+#ifndef CACHE
+#define CACHE 4
+#endif
+template <int OP> __device__ __forceinline__ float cd_combine(float a, float b) {
+  return OP == 0 ? a + b : (OP == 1 ? cd_max(a, b) : cd_min(a, b));
+}
+// Reduce over the TPR threads of one row; every thread gets the same result.
+template <int OP> __device__ __forceinline__ float cd_group_reduce(float v, float* red) {
+#pragma unroll
+  for (int off = (TPR < 32 ? TPR : 32) / 2; off > 0; off >>= 1) {
+    v = cd_combine<OP>(v, __shfl_xor_sync(0xffffffffu, v, off));
+  }
+#if TPR > 32
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+  __syncthreads();
+  v = red[0];
+#pragma unroll
+  for (int w = 1; w < TPR / 32; ++w) v = cd_combine<OP>(v, red[w]);
+  __syncthreads();  // red is reused by the next reduction
+#else
+  (void)red;
+#endif
+  return v;
+}
+"""
+
+
+# ---------------------------------------------------------------------- columns
+
+
+def columns(plan: Plan, name: str) -> Kernel:
+    prog = plan.program
+    ps = _Passes(prog)
+    layouts = [op.layout for op in prog.operands]
+    strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}", f"si_{k}"] for k, lt in enumerate(layouts)
+               if lt in (Layout.ROW, Layout.STRIDED)}
+    extra = ["i64 total", "int R", "int I", "int O1"]
+    elem = {k: (f"__ldg(in{k} + base + (i64)r * I)" if lt is Layout.FULL else f"__ldg(in{k} + b{k} + (i64)r * sr_{k})")
+            for k, lt in enumerate(layouts) if lt in (Layout.FULL, Layout.STRIDED)}
+    fixed = {k: (f"__ldg(in{k})" if lt is Layout.SCALAR else f"__ldg(in{k} + b{k})")
+             for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
+    loads = elem | fixed
+    lines = [PRELUDE, _COLUMN_HELPERS, f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
+             f"    {_params(prog, extra, strided)})", "{",
+             "  const float cd_count = (float)R;",
+             "  (void)cd_count;",
+             "  for (i64 t = (i64)blockIdx.x * BLOCK + threadIdx.x; t < total; t += (i64)gridDim.x * BLOCK) {",
+             "    const i64 o = t / I, i = t % I;",
+             "    const i64 base = o * R * I + i;",
+             "    (void)base;"]
+    if strided:
+        lines.append("    const i64 o0 = o / O1, o1 = o % O1;")
+        lines += [f"    const i64 b{k} = o0 * so0_{k} + o1 * so1_{k} + i * si_{k};" for k in strided]
+    lines += ["  " + s for s in ps.row_lines(0, loads)]
+    for p in ps.passes():
+        if p < ps.count:
+            lines += [f"    float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
+        lines += ["#pragma unroll cd_unroll", "    for (int r = 0; r < R; ++r) {"]
+        lines += _body_lines(ps, p, loads, {}, "      ")
+        if p == ps.count:
+            lines.append(f"      out[base + (i64)r * I] = v{prog.output};")
+        lines.append("    }")
+        if p < ps.count:
+            lines += [f"    const float v{k} = acc{k};" for k in ps.reduces[p]]
+            lines += ["  " + s for s in ps.row_lines(p + 1, loads)]
+    if not ps.out_per_element:
+        lines.append(f"    out[t] = v{prog.output};")
+    lines += ["  }", "}"]
+
+    lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
+    strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
+    launch = [
+        f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
+        "if _g is None:",
+        "    raise RuntimeError('stride pattern cannot be indexed as columns')",
+        "_o0, _o1, _r, _i, _per = _g",
+        "_total = _o0 * _o1 * _i",
+        "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_out) * 32))",
+    ]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + ["_out", "_total", "_r", "_i", "_o1"]
+    args += [f"*_per[{j}]" for j in range(len(strided))] + _scalar_args(prog)
+    launch += ["if _total > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
+    tunables = (TunableSpec("BLOCK", 256, (64, 128, 256, 512)), TunableSpec("UNROLL", 4, (1, 2, 4, 8)))
+    return Kernel(name, "\n".join(lines) + "\n", (("BLOCK", "BLOCK"), ("UNROLL", "UNROLL")), (), tunables,
+                  tuple(launch), "columns")
+
+
+_COLUMN_HELPERS = r"""
+#ifndef BLOCK
+#define BLOCK 256
+#endif
+#ifndef UNROLL
+#define UNROLL 4
+#endif
+constexpr int cd_unroll = UNROLL;
+"""

@@ -1,0 +1,731 @@
+"""Turns a traced reference (a torch.fx graph plus the meta tensors each node
+produced) into a :class:`~cudarwin.agent.offline.ir.Plan`.
+
+Every fx node is mapped to one of: a leaf tensor the kernel will read
+(:class:`Src`), an IR value (:class:`TVal`), a Python value computed in the
+candidate's forward from sizes and scalar arguments (:class:`PyVal`), or a
+library call kept in torch (matmul/convolution, ``torch-ok`` only). Anything
+else raises :class:`Unsupported` naming the op.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+from torch import fx
+
+from cudarwin.agent.offline import lowering as L
+from cudarwin.agent.offline.builder import ProgramBuilder, TVal, Unsupported
+from cudarwin.agent.offline.ir import LibraryCall, Plan, ReduceKind
+
+
+@dataclass(frozen=True)
+class Src:
+    """A tensor that exists in the candidate's forward: an input, a parameter,
+    a view of one, or a library call's result."""
+
+    expr: str
+    meta: torch.Tensor
+
+
+@dataclass(frozen=True)
+class PyVal:
+    """A non-tensor value the candidate recomputes in Python (sizes, scalars)."""
+
+    expr: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Reshaped:
+    """A computed value reshaped in a way only the final output may be."""
+
+    val: TVal
+    view: str  # Python expression applied to the contiguous result `out`
+
+
+@dataclass(frozen=True)
+class ValuesOf:
+    """``torch.max(x, dim)``'s (values, indices) pair; only values are supported."""
+
+    val: TVal
+
+
+_VIEW_METHODS = {"view", "reshape", "flatten", "unsqueeze", "squeeze", "view_as", "reshape_as"}
+_LEAF_ONLY_VIEWS = {"permute", "transpose", "t", "expand", "expand_as", "mT", "T"}
+_NOOPS = {"contiguous", "clone", "float", "detach", "Identity", "Dropout", "Dropout1d", "Dropout2d",
+          "Dropout3d", "dropout", "alpha_dropout", "AlphaDropout"}
+_LIBRARY_FUNCS = {
+    "linear": "torch.nn.functional.linear",
+    "matmul": "torch.matmul",
+    "mm": "torch.mm",
+    "bmm": "torch.bmm",
+    "conv1d": "torch.nn.functional.conv1d",
+    "conv2d": "torch.nn.functional.conv2d",
+    "conv3d": "torch.nn.functional.conv3d",
+    "conv_transpose1d": "torch.nn.functional.conv_transpose1d",
+    "conv_transpose2d": "torch.nn.functional.conv_transpose2d",
+    "conv_transpose3d": "torch.nn.functional.conv_transpose3d",
+}
+_LIBRARY_MODULES = {"Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+                    "Bilinear"}
+_PY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "pow": operator.pow, "mod": operator.mod,
+}
+_PY_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "pow": "**", "mod": "%"}
+_TENSOR_BINARY = {
+    "add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "div": "div", "pow": "pow",
+    "maximum": "max", "minimum": "min", "fmax": "max", "fmin": "min", "gt": "gt", "ge": "ge", "lt": "lt",
+    "le": "le", "eq": "eq", "ne": "ne", "greater": "gt", "less": "lt", "fmod": "fmod", "multiply": "mul",
+    "subtract": "sub", "divide": "div", "true_divide": "div", "rsub": "rsub", "radd": "add", "rmul": "mul",
+}
+_TENSOR_UNARY = {
+    "neg": "neg", "negative": "neg", "exp": "exp", "log": "log", "log2": "log2", "sqrt": "sqrt", "rsqrt": "rsqrt",
+    "abs": "abs", "relu": "relu", "ReLU": "relu", "sigmoid": "sigmoid", "Sigmoid": "sigmoid", "tanh": "tanh",
+    "Tanh": "tanh", "erf": "erf", "sin": "sin", "cos": "cos", "log1p": "log1p", "expm1": "expm1", "floor": "floor",
+    "ceil": "ceil", "round": "round", "trunc": "trunc", "reciprocal": "recip",
+}
+
+
+def _norm_name(node: fx.Node, gm: fx.GraphModule) -> str:
+    if node.op == "call_module":
+        return type(gm.get_submodule(str(node.target))).__name__
+    if node.op == "call_method":
+        return str(node.target)
+    name = getattr(node.target, "__name__", str(node.target))
+    return name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
+
+
+class Converter:
+    """One conversion of one traced graph at one shape."""
+
+    def __init__(self, gm: fx.GraphModule, metas: dict[fx.Node, Any], policy: str, forward_args: list[str]):
+        self.gm = gm
+        self.metas = metas
+        self.policy = policy
+        self.b = ProgramBuilder()
+        self.o = L.Ops(self.b)
+        self.env: dict[fx.Node, Any] = {}
+        self.library: list[LibraryCall] = []
+        self.leaf_rank = 0
+        self.forward_args = forward_args
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> Plan:
+        out_node = None
+        for node in self.gm.graph.nodes:
+            if node.op == "output":
+                out_node = node
+                break
+            self.env[node] = self._convert(node)
+        assert out_node is not None
+        result = out_node.args[0]
+        if isinstance(result, (tuple, list)):
+            if len(result) != 1:
+                raise Unsupported("the reference returns several outputs")
+            result = result[0]
+        value = self.env.get(result) if isinstance(result, fx.Node) else result
+        view = ""
+        if isinstance(value, Reshaped):
+            value, view = value.val, value.view
+        if not isinstance(value, TVal):
+            raise Unsupported("the reference computes nothing a kernel could do (it returns an input or a library result)")
+        meta = self.metas[result]
+        if meta.dtype != torch.float32:
+            raise Unsupported(f"output dtype {meta.dtype} (only float32 is generated)")
+        program = self.b.build(value, self.leaf_rank, view)
+        return Plan(program=program, library=tuple(self.library))
+
+    def _convert(self, node: fx.Node) -> Any:
+        meta = self.metas.get(node)
+        if node.op == "placeholder":
+            name = str(node.target).lstrip("*")
+            return Src(name, meta) if isinstance(meta, torch.Tensor) else PyVal(name, meta)
+        if node.op == "get_attr":
+            if not isinstance(meta, torch.Tensor):
+                return PyVal(f"self.{node.target}", meta)
+            return Src(f"self.{node.target}", meta)
+        name = _norm_name(node, self.gm)
+        handler = getattr(self, f"_op_{name}", None)
+        if node.op == "call_module" and name in _LIBRARY_MODULES or name in _LIBRARY_FUNCS and node.op != "call_module":
+            return self._library(node, name)
+        if handler is not None:
+            return handler(node)
+        if name in _NOOPS:
+            return self._noop(node, name)
+        if name in _VIEW_METHODS or name in _LEAF_ONLY_VIEWS:
+            return self._view(node, name)
+        if name in _TENSOR_UNARY:
+            return self.o.ap(_TENSOR_UNARY[name], self._t(self._arg(node, 0)))
+        if name in _TENSOR_BINARY:
+            return self._binary(node, _TENSOR_BINARY[name], name)
+        raise Unsupported(f"op {name} not supported")
+
+    # ------------------------------------------------------------------ argument access
+    def _raw(self, node: fx.Node, i: int, key: str | None = None, default: Any = None) -> Any:
+        if node.op == "call_method":
+            i += 0  # args[0] is the tensor itself, as for functions
+        if i < len(node.args):
+            return node.args[i]
+        if key is not None and key in node.kwargs:
+            return node.kwargs[key]
+        return default
+
+    def _arg(self, node: fx.Node, i: int, key: str | None = None, default: Any = None) -> Any:
+        """Argument ``i`` (or keyword ``key``), with fx nodes replaced by their converted value."""
+        return self._resolve(self._raw(node, i, key, default))
+
+    def _resolve(self, raw: Any) -> Any:
+        if isinstance(raw, fx.Node):
+            return self.env[raw]
+        if isinstance(raw, (list, tuple)):
+            return type(raw)(self._resolve(r) for r in raw)
+        return raw
+
+    def _value(self, v: Any) -> Any:
+        """The concrete (meta-time) value of a Python-level argument."""
+        if isinstance(v, PyVal):
+            return v.value
+        if isinstance(v, (list, tuple)):
+            return type(v)(self._value(x) for x in v)
+        if isinstance(v, (Src, TVal, Reshaped, ValuesOf)):
+            raise Unsupported("a tensor where a Python value is expected")
+        return v
+
+    def _module(self, node: fx.Node) -> nn.Module:
+        return self.gm.get_submodule(str(node.target))
+
+    # ------------------------------------------------------------------ tensors
+    def _t(self, v: Any) -> TVal:
+        """An IR value for ``v``; leaves become operands, numbers constants."""
+        if isinstance(v, TVal):
+            return v
+        if isinstance(v, Src):
+            if v.meta.dtype != torch.float32:
+                raise Unsupported(f"tensor {v.expr} has dtype {v.meta.dtype} (only float32 is generated)")
+            self.leaf_rank = max(self.leaf_rank, v.meta.dim())
+            return self.b.leaf(v.expr, tuple(v.meta.shape))
+        if isinstance(v, PyVal):
+            if isinstance(v.value, bool) or not isinstance(v.value, (int, float)):
+                raise Unsupported(f"a {type(v.value).__name__} argument where a number is expected")
+            return self.b.scalar(f"float({v.expr})")
+        if isinstance(v, bool):
+            return self.b.const(float(v))
+        if isinstance(v, (int, float)):
+            return self.b.const(float(v))
+        if isinstance(v, Reshaped):
+            raise Unsupported("a reshaped intermediate result is used again (only the output may be reshaped)")
+        if isinstance(v, ValuesOf):
+            raise Unsupported("max/min with dim returns (values, indices); use [0] or amax/amin")
+        raise Unsupported(f"argument of type {type(v).__name__}")
+
+    def _t_or_num(self, v: Any) -> TVal | float:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+        return self._t(v)
+
+    def _py(self, v: Any) -> str:
+        """Python source for a non-tensor argument."""
+        if isinstance(v, PyVal):
+            return v.expr
+        if isinstance(v, Src):
+            return v.expr
+        if isinstance(v, tuple):
+            return "(" + "".join(self._py(x) + ", " for x in v) + ")"
+        if isinstance(v, list):
+            return "[" + ", ".join(self._py(x) for x in v) + "]"
+        if isinstance(v, torch.dtype):
+            return str(v)
+        if isinstance(v, (int, float, bool, str)) or v is None:
+            return repr(v)
+        raise Unsupported(f"cannot express a {type(v).__name__} argument in Python")
+
+    # ------------------------------------------------------------------ generic handlers
+    def _noop(self, node: fx.Node, name: str) -> Any:
+        if name.lower().startswith(("dropout", "alpha")) or name in ("AlphaDropout",):
+            if node.op == "call_module":
+                mod = self._module(node)
+                p, training = getattr(mod, "p", 0.0), mod.training
+            else:
+                p, training = self._value(self._arg(node, 1, "p", 0.5)), self._value(self._arg(node, 2, "training", True))
+            if training and p > 0:
+                raise Unsupported("op dropout not supported in training mode (random)")
+        if name == "float":
+            src = self._arg(node, 0)
+            if isinstance(src, Src) and src.meta.dtype != torch.float32:
+                raise Unsupported(f"op float() converting {src.meta.dtype}")
+        return self._arg(node, 0)
+
+    def _binary(self, node: fx.Node, op: str, name: str) -> Any:
+        a, b = self._arg(node, 0, "input"), self._arg(node, 1, "other")
+        tensors = (Src, TVal, Reshaped, ValuesOf)
+        if not isinstance(a, tensors) and not isinstance(b, tensors):
+            return self._py_binary(name, a, b)
+        alpha = self._value(node.kwargs.get("alpha", 1))
+        if op == "rsub":
+            a, b, op = b, a, "sub"
+        if op in ("add", "sub") and alpha != 1:
+            b = self.o.mul(self._t_or_num(b), float(alpha))
+        rounding = node.kwargs.get("rounding_mode")
+        if rounding is not None:
+            raise Unsupported(f"op div with rounding_mode={rounding!r} not supported")
+        if op == "pow" and isinstance(self._t_or_num(b), float):
+            return self.o.pow(self._t(a), float(b) if not isinstance(b, PyVal) else b.value)
+        return self.o.ap(op, self._t_or_num(a), self._t_or_num(b))
+
+    def _py_binary(self, name: str, a: Any, b: Any) -> PyVal:
+        if name not in _PY_BINARY:
+            raise Unsupported(f"op {name} on Python values")
+        value = _PY_BINARY[name](self._value(a), self._value(b))
+        return PyVal(f"({self._py(a)} {_PY_SYMBOL[name]} {self._py(b)})", value)
+
+    def _library(self, node: fx.Node, name: str) -> Src:
+        if self.policy != "torch-ok":
+            raise Unsupported(
+                f"op {name} needs a library matmul/convolution, which the strict policy forbids "
+                "(run with policy torch-ok)"
+            )
+        var = f"_lib{len(self.library)}"
+        args = [self._resolve(a) for a in node.args]
+        kwargs = {k: self._resolve(v) for k, v in node.kwargs.items()}
+        if any(isinstance(a, (TVal, Reshaped, ValuesOf)) for a in [*args, *kwargs.values()]):
+            raise Unsupported(f"op {name} applied to a fused intermediate (only to inputs and parameters)")
+        call_args = ", ".join([self._py(a) for a in args] + [f"{k}={self._py(v)}" for k, v in kwargs.items()])
+        if node.op == "call_module":
+            expr = f"self.{node.target}({call_args})"
+        elif node.op == "call_method":
+            expr = f"{self._py(args[0])}.{node.target}({', '.join(self._py(a) for a in args[1:])})"
+        else:
+            expr = f"{_LIBRARY_FUNCS[name]}({call_args})"
+        self.library.append(LibraryCall(var, expr, name))
+        return Src(var, self.metas[node])
+
+    def _view(self, node: fx.Node, name: str) -> Any:
+        src = self._arg(node, 0)
+        meta = self.metas[node]
+        rest = [self._resolve(a) for a in node.args[1:]]
+        kwargs = {k: self._resolve(v) for k, v in node.kwargs.items()}
+        call = ", ".join([self._py(a) for a in rest] + [f"{k}={self._py(v)}" for k, v in kwargs.items()])
+        if isinstance(src, Src):
+            if node.op == "call_method":
+                expr = f"{src.expr}.{name}({call})" if name not in ("mT", "T") else f"{src.expr}.{name}"
+            else:
+                expr = f"torch.{name}({src.expr}{', ' if call else ''}{call})"
+            return Src(expr, meta)
+        if not isinstance(src, TVal):
+            raise Unsupported(f"op {name} on a {type(src).__name__}")
+        if name in _LEAF_ONLY_VIEWS:
+            raise Unsupported(f"op {name} of a computed value (only inputs may be permuted)")
+        new_shape = tuple(meta.shape)
+        if [s for s in src.shape if s != 1] == [s for s in new_shape if s != 1]:
+            spans = iter(f for s, f in zip(src.shape, src.fdims) if s != 1)
+            return TVal(src.idx, new_shape, tuple(next(spans) if s != 1 else None for s in new_shape))
+        if node.op == "call_method":
+            view = f"_out.{name}({call})"
+        else:
+            view = f"torch.{name}(_out{', ' if call else ''}{call})"
+        return Reshaped(src, view)
+
+    # ------------------------------------------------------------------ Python-level ops
+    def _op_getattr(self, node: fx.Node) -> Any:
+        obj, attr = self._arg(node, 0), node.args[1]
+        if attr in ("shape",):
+            return self._shape_of(obj)
+        if attr in ("ndim",):
+            return PyVal(f"len({self._shape_of(obj).expr})", self.metas[node])
+        if attr in ("T", "mT"):
+            return self._view(node, attr)
+        if attr == "values" and isinstance(obj, ValuesOf):
+            return obj.val
+        if attr in ("device", "dtype") and isinstance(obj, Src):
+            return PyVal(f"{obj.expr}.{attr}", getattr(obj.meta, attr))
+        raise Unsupported(f"attribute .{attr}")
+
+    def _shape_of(self, obj: Any) -> PyVal:
+        if isinstance(obj, Src):
+            return PyVal(f"tuple({obj.expr}.shape)", tuple(obj.meta.shape))
+        if isinstance(obj, TVal):
+            parts = ["1" if f is None else f"_F[{f}]" for f in obj.fdims]
+            return PyVal("(" + "".join(p + ", " for p in parts) + ")", obj.shape)
+        raise Unsupported(f"shape of a {type(obj).__name__}")
+
+    def _op_size(self, node: fx.Node) -> PyVal:
+        shape = self._shape_of(self._arg(node, 0))
+        dim = self._arg(node, 1, "dim")
+        if dim is None:
+            return shape
+        return PyVal(f"{shape.expr}[{self._py(dim)}]", shape.value[self._value(dim)])
+
+    def _op_dim(self, node: fx.Node) -> PyVal:
+        shape = self._shape_of(self._arg(node, 0))
+        return PyVal(f"len({shape.expr})", len(shape.value))
+
+    def _op_numel(self, node: fx.Node) -> PyVal:
+        shape = self._shape_of(self._arg(node, 0))
+        return PyVal(f"math.prod({shape.expr})", math.prod(shape.value))
+
+    def _op_getitem(self, node: fx.Node) -> Any:
+        obj, idx = self._arg(node, 0), self._resolve(node.args[1])
+        if isinstance(obj, ValuesOf):
+            if self._value(idx) == 0:
+                return obj.val
+            raise Unsupported("op max/min indices (argmax) not supported")
+        if isinstance(obj, PyVal):
+            return PyVal(f"{obj.expr}[{self._py(idx)}]", obj.value[self._value(idx)])
+        if isinstance(obj, (tuple, list)):
+            return obj[self._value(idx)]
+        raise Unsupported("op getitem (tensor indexing/slicing) not supported")
+
+    def _math(self, fn: str, node: fx.Node) -> PyVal:
+        a = self._arg(node, 0)
+        if isinstance(a, (Src, TVal)):
+            raise Unsupported(f"math.{fn} of a tensor")
+        return PyVal(f"math.{fn}({self._py(a)})", getattr(math, fn)(self._value(a)))
+
+    # ------------------------------------------------------------------ activations
+    def _unary(self, node: fx.Node, fn: Callable[..., TVal], *args: Any) -> TVal:
+        return fn(self.o, self._t(self._arg(node, 0)), *args)
+
+    def _op_sqrt(self, node: fx.Node) -> Any:
+        if node.op == "call_function" and getattr(node.target, "__module__", "") == "math":
+            return self._math("sqrt", node)
+        return self.o.ap("sqrt", self._t(self._arg(node, 0)))
+
+    def _op_gelu(self, node: fx.Node) -> TVal:
+        approx = self._value(self._arg(node, 1, "approximate", "none"))
+        return self._unary(node, L.gelu, approx)
+
+    def _op_GELU(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.gelu, self._module(node).approximate)
+
+    def _op_silu(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.silu)
+
+    _op_SiLU = _op_silu
+
+    def _op_mish(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.mish)
+
+    _op_Mish = _op_mish
+
+    def _op_softplus(self, node: fx.Node) -> TVal:
+        beta = self._value(self._arg(node, 1, "beta", 1.0))
+        th = self._value(self._arg(node, 2, "threshold", 20.0))
+        return self._unary(node, L.softplus, float(beta), float(th))
+
+    def _op_Softplus(self, node: fx.Node) -> TVal:
+        m = self._module(node)
+        return self._unary(node, L.softplus, float(m.beta), float(m.threshold))
+
+    def _op_elu(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.elu, float(self._value(self._arg(node, 1, "alpha", 1.0))))
+
+    def _op_ELU(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.elu, float(self._module(node).alpha))
+
+    def _op_selu(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.selu)
+
+    _op_SELU = _op_selu
+
+    def _op_celu(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.celu, float(self._value(self._arg(node, 1, "alpha", 1.0))))
+
+    def _op_CELU(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.celu, float(self._module(node).alpha))
+
+    def _op_leaky_relu(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.leaky_relu, float(self._value(self._arg(node, 1, "negative_slope", 0.01))))
+
+    def _op_LeakyReLU(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.leaky_relu, float(self._module(node).negative_slope))
+
+    def _op_hardtanh(self, node: fx.Node) -> TVal:
+        lo = self._value(self._arg(node, 1, "min_val", -1.0))
+        hi = self._value(self._arg(node, 2, "max_val", 1.0))
+        return self.o.clamp(self._t(self._arg(node, 0)), float(lo), float(hi))
+
+    def _op_Hardtanh(self, node: fx.Node) -> TVal:
+        m = self._module(node)
+        return self.o.clamp(self._t(self._arg(node, 0)), float(m.min_val), float(m.max_val))
+
+    def _op_relu6(self, node: fx.Node) -> TVal:
+        return self.o.clamp(self._t(self._arg(node, 0)), 0.0, 6.0)
+
+    _op_ReLU6 = _op_relu6
+
+    def _op_hardsigmoid(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.hardsigmoid)
+
+    _op_Hardsigmoid = _op_hardsigmoid
+
+    def _op_hardswish(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.hardswish)
+
+    _op_Hardswish = _op_hardswish
+
+    def _op_softsign(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.softsign)
+
+    _op_Softsign = _op_softsign
+
+    def _op_tanhshrink(self, node: fx.Node) -> TVal:
+        x = self._t(self._arg(node, 0))
+        return self.o.sub(x, self.o.ap("tanh", x))
+
+    _op_Tanhshrink = _op_tanhshrink
+
+    def _op_logsigmoid(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.logsigmoid)
+
+    _op_LogSigmoid = _op_logsigmoid
+
+    def _op_threshold(self, node: fx.Node) -> TVal:
+        th = self._value(self._arg(node, 1, "threshold"))
+        val = self._value(self._arg(node, 2, "value"))
+        return self._unary(node, L.threshold, float(th), float(val))
+
+    def _op_Threshold(self, node: fx.Node) -> TVal:
+        m = self._module(node)
+        return self._unary(node, L.threshold, float(m.threshold), float(m.value))
+
+    def _op_hardshrink(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.hardshrink, float(self._value(self._arg(node, 1, "lambd", 0.5))))
+
+    def _op_Hardshrink(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.hardshrink, float(self._module(node).lambd))
+
+    def _op_softshrink(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.softshrink, float(self._value(self._arg(node, 1, "lambd", 0.5))))
+
+    def _op_Softshrink(self, node: fx.Node) -> TVal:
+        return self._unary(node, L.softshrink, float(self._module(node).lambd))
+
+    def _op_square(self, node: fx.Node) -> TVal:
+        x = self._t(self._arg(node, 0))
+        return self.o.mul(x, x)
+
+    def _op_clamp(self, node: fx.Node) -> TVal:
+        lo = self._arg(node, 1, "min")
+        hi = self._arg(node, 2, "max")
+        lo_v = None if lo is None else self._t_or_num(lo)
+        hi_v = None if hi is None else self._t_or_num(hi)
+        return self.o.clamp(self._t(self._arg(node, 0)), lo_v, hi_v)
+
+    _op_clip = _op_clamp
+
+    def _op_clamp_min(self, node: fx.Node) -> TVal:
+        return self.o.clamp(self._t(self._arg(node, 0)), self._t_or_num(self._arg(node, 1, "min")), None)
+
+    def _op_clamp_max(self, node: fx.Node) -> TVal:
+        return self.o.clamp(self._t(self._arg(node, 0)), None, self._t_or_num(self._arg(node, 1, "max")))
+
+    def _op_where(self, node: fx.Node) -> TVal:
+        c, a, b = self._arg(node, 0, "condition"), self._arg(node, 1, "input"), self._arg(node, 2, "other")
+        if a is None:
+            raise Unsupported("op where(condition) with one argument (returns indices)")
+        return self.o.where(self._t(c), self._t_or_num(a), self._t_or_num(b))
+
+    def _op_max(self, node: fx.Node) -> Any:
+        return self._minmax(node, ReduceKind.MAX, "max")
+
+    def _op_min(self, node: fx.Node) -> Any:
+        return self._minmax(node, ReduceKind.MIN, "min")
+
+    def _minmax(self, node: fx.Node, kind: ReduceKind, op: str) -> Any:
+        x = self._arg(node, 0)
+        other = self._arg(node, 1, "dim" if "dim" in node.kwargs else "other")
+        if other is None:
+            if not isinstance(x, (Src, TVal)):
+                raise Unsupported(f"op {op} of Python values")
+            raise Unsupported(f"op {op} over all elements not supported (give dim=)")
+        if isinstance(other, (Src, TVal)):
+            return self.o.ap(op, self._t(x), self._t(other))
+        keepdim = bool(self._value(self._arg(node, 2, "keepdim", False)))
+        return ValuesOf(self.o.reduce(kind, self._t(x), (int(self._value(other)),), keepdim))
+
+    # ------------------------------------------------------------------ reductions
+    def _dims(self, node: fx.Node, i: int, key: str = "dim") -> tuple[int, ...]:
+        dim = self._value(self._arg(node, i, key))
+        if dim is None:
+            raise Unsupported(f"op {_norm_name(node, self.gm)} over all elements not supported (give dim=)")
+        return tuple(dim) if isinstance(dim, (list, tuple)) else (int(dim),)
+
+    def _reduce(self, node: fx.Node, kind: ReduceKind, name: str) -> TVal:
+        self.b.labels.append(name)
+        dims = self._dims(node, 1)
+        keepdim = bool(self._value(self._arg(node, 2, "keepdim", False)))
+        if node.kwargs.get("dtype") is not None:
+            raise Unsupported(f"op {name} with dtype=")
+        return self.o.reduce(kind, self._t(self._arg(node, 0)), dims, keepdim)
+
+    def _op_sum(self, node: fx.Node) -> TVal:
+        return self._reduce(node, ReduceKind.SUM, "sum")
+
+    def _op_amax(self, node: fx.Node) -> TVal:
+        return self._reduce(node, ReduceKind.MAX, "amax")
+
+    def _op_amin(self, node: fx.Node) -> TVal:
+        return self._reduce(node, ReduceKind.MIN, "amin")
+
+    def _op_mean(self, node: fx.Node) -> TVal:
+        self.b.labels.append("mean")
+        dims = self._dims(node, 1)
+        keepdim = bool(self._value(self._arg(node, 2, "keepdim", False)))
+        return self.o.mean(self._t(self._arg(node, 0)), dims, keepdim)
+
+    def _var_args(self, node: fx.Node) -> tuple[tuple[int, ...], float, bool]:
+        dims = self._dims(node, 1)
+        unbiased = node.kwargs.get("unbiased")
+        correction = node.kwargs.get("correction")
+        if correction is None:
+            correction = 1.0 if unbiased is None or unbiased else 0.0
+        keepdim = bool(self._value(self._arg(node, 3, "keepdim", node.kwargs.get("keepdim", False))))
+        if len(node.args) > 2 and isinstance(node.args[2], bool):
+            correction = 1.0 if node.args[2] else 0.0
+        return dims, float(self._value(correction)), keepdim
+
+    def _op_var(self, node: fx.Node) -> TVal:
+        self.b.labels.append("var")
+        dims, corr, keepdim = self._var_args(node)
+        return L.variance(self.o, self._t(self._arg(node, 0)), dims, keepdim, corr)
+
+    def _op_std(self, node: fx.Node) -> TVal:
+        self.b.labels.append("std")
+        dims, corr, keepdim = self._var_args(node)
+        return self.o.ap("sqrt", L.variance(self.o, self._t(self._arg(node, 0)), dims, keepdim, corr))
+
+    def _op_norm(self, node: fx.Node) -> TVal:
+        self.b.labels.append("norm")
+        p = self._value(self._arg(node, 1, "p", 2))
+        p = 2.0 if p in ("fro", None) else float(p)
+        dims = self._dims(node, 2)
+        keepdim = bool(self._value(self._arg(node, 3, "keepdim", False)))
+        return L.norm(self.o, self._t(self._arg(node, 0)), p, dims, keepdim)
+
+    def _op_logsumexp(self, node: fx.Node) -> TVal:
+        self.b.labels.append("logsumexp")
+        dims = self._dims(node, 1)
+        keepdim = bool(self._value(self._arg(node, 2, "keepdim", False)))
+        return L.logsumexp(self.o, self._t(self._arg(node, 0)), dims, keepdim)
+
+    def _softmax_dim(self, node: fx.Node) -> int:
+        dim = self._value(self._arg(node, 1, "dim"))
+        if dim is None:
+            raise Unsupported("op softmax without dim")
+        if node.kwargs.get("dtype") is not None or (len(node.args) > 3 and node.args[3] is not None):
+            raise Unsupported("op softmax with dtype=")
+        return int(dim)
+
+    def _op_softmax(self, node: fx.Node) -> TVal:
+        self.b.labels.append("softmax")
+        return L.softmax(self.o, self._t(self._arg(node, 0)), self._softmax_dim(node))
+
+    def _op_log_softmax(self, node: fx.Node) -> TVal:
+        self.b.labels.append("log_softmax")
+        return L.log_softmax(self.o, self._t(self._arg(node, 0)), self._softmax_dim(node))
+
+    def _op_Softmax(self, node: fx.Node) -> TVal:
+        self.b.labels.append("softmax")
+        dim = self._module(node).dim
+        if dim is None:
+            raise Unsupported("op Softmax without dim")
+        return L.softmax(self.o, self._t(self._arg(node, 0)), int(dim))
+
+    def _op_LogSoftmax(self, node: fx.Node) -> TVal:
+        self.b.labels.append("log_softmax")
+        dim = self._module(node).dim
+        if dim is None:
+            raise Unsupported("op LogSoftmax without dim")
+        return L.log_softmax(self.o, self._t(self._arg(node, 0)), int(dim))
+
+    def _opt_param(self, node: fx.Node, attr: str) -> TVal | None:
+        mod = self._module(node)
+        if getattr(mod, attr, None) is None:
+            return None
+        return self._t(Src(f"self.{node.target}.{attr}", getattr(mod, attr)))
+
+    def _op_layer_norm(self, node: fx.Node) -> TVal:
+        self.b.labels.append("layer_norm")
+        shape = self._value(self._arg(node, 1, "normalized_shape"))
+        w, b = self._arg(node, 2, "weight"), self._arg(node, 3, "bias")
+        eps = float(self._value(self._arg(node, 4, "eps", 1e-5)))
+        return L.layer_norm(self.o, self._t(self._arg(node, 0)), len(tuple(shape)),
+                            None if w is None else self._t(w), None if b is None else self._t(b), eps)
+
+    def _op_LayerNorm(self, node: fx.Node) -> TVal:
+        self.b.labels.append("layer_norm")
+        m = self._module(node)
+        return L.layer_norm(self.o, self._t(self._arg(node, 0)), len(m.normalized_shape),
+                            self._opt_param(node, "weight"), self._opt_param(node, "bias"), float(m.eps))
+
+    def _op_rms_norm(self, node: fx.Node) -> TVal:
+        self.b.labels.append("rms_norm")
+        shape = self._value(self._arg(node, 1, "normalized_shape"))
+        w = self._arg(node, 2, "weight")
+        eps = self._value(self._arg(node, 3, "eps", None))
+        return L.rms_norm(self.o, self._t(self._arg(node, 0)), len(tuple(shape)),
+                          None if w is None else self._t(w), eps)
+
+    def _op_RMSNorm(self, node: fx.Node) -> TVal:
+        self.b.labels.append("rms_norm")
+        m = self._module(node)
+        return L.rms_norm(self.o, self._t(self._arg(node, 0)), len(m.normalized_shape),
+                          self._opt_param(node, "weight"), m.eps)
+
+    def _op_normalize(self, node: fx.Node) -> TVal:
+        self.b.labels.append("normalize")
+        p = float(self._value(self._arg(node, 1, "p", 2.0)))
+        dim = int(self._value(self._arg(node, 2, "dim", 1)))
+        eps = float(self._value(self._arg(node, 3, "eps", 1e-12)))
+        return L.normalize(self.o, self._t(self._arg(node, 0)), p, dim, eps)
+
+    def _instance_norm(self, node: fx.Node) -> TVal:
+        self.b.labels.append("instance_norm")
+        m = self._module(node)
+        if m.track_running_stats and not m.training:
+            raise Unsupported("op InstanceNorm with running stats in eval mode")
+        x = self._t(self._arg(node, 0))
+        spatial = len(x.shape) - 2
+        return L.layer_norm(self.o, x, spatial, None, None, float(m.eps)) if not m.affine else self._affine_norm(node, x, spatial)
+
+    def _affine_norm(self, node: fx.Node, x: TVal, spatial: int) -> TVal:
+        m = self._module(node)
+        y = L.layer_norm(self.o, x, spatial, None, None, float(m.eps))
+        shape = (-1,) + (1,) * spatial
+        w = self._t(Src(f"self.{node.target}.weight.view{shape}", m.weight.view(shape)))
+        b = self._t(Src(f"self.{node.target}.bias.view{shape}", m.bias.view(shape)))
+        return self.o.add(self.o.mul(y, w), b)
+
+    _op_InstanceNorm1d = _instance_norm
+    _op_InstanceNorm2d = _instance_norm
+    _op_InstanceNorm3d = _instance_norm
+
+    def _batch_norm(self, node: fx.Node) -> TVal:
+        m = self._module(node)
+        if m.training or not m.track_running_stats:
+            raise Unsupported(f"op {type(m).__name__} in training mode (reduces over non-adjacent dims N and H, W)")
+        x = self._t(self._arg(node, 0))
+        shape = (-1,) + (1,) * (len(x.shape) - 2)
+        t = f"self.{node.target}"
+        mean = self._t(Src(f"{t}.running_mean.view{shape}", m.running_mean.view(shape)))
+        var = self._t(Src(f"{t}.running_var.view{shape}", m.running_var.view(shape)))
+        y = self.o.mul(self.o.sub(x, mean), self.o.ap("rsqrt", self.o.add(var, float(m.eps))))
+        if m.affine:
+            w = self._t(Src(f"{t}.weight.view{shape}", m.weight.view(shape)))
+            b = self._t(Src(f"{t}.bias.view{shape}", m.bias.view(shape)))
+            y = self.o.add(self.o.mul(y, w), b)
+        return y
+
+    _op_BatchNorm1d = _batch_norm
+    _op_BatchNorm2d = _batch_norm
+    _op_BatchNorm3d = _batch_norm
+
+    def _op_GroupNorm(self, node: fx.Node) -> TVal:
+        raise Unsupported("op GroupNorm not supported (reduces over channel groups)")

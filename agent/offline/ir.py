@@ -1,0 +1,166 @@
+"""The offline proposer's intermediate representation.
+
+A traced reference becomes a :class:`Plan`: optional library calls (matmul,
+convolution; only under the ``torch-ok`` policy) followed by one fused
+:class:`Program` that a single generated kernel evaluates.
+
+A program is a list of SSA values over an *iteration shape* ``F`` (the
+broadcast shape of every tensor it loads). Elementwise values are evaluated
+once per element of ``F``; :class:`Reduce` values collapse the dimensions
+``Program.reduce_dims`` of ``F`` (a contiguous range), giving one value per
+"row" that later elementwise values may use again (softmax, layer norm...).
+Values refer to earlier values by index, so the tuple is already in
+topological order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ReduceKind(str, Enum):
+    SUM = "sum"
+    MAX = "max"
+    MIN = "min"
+
+
+@dataclass(frozen=True)
+class Load:
+    """One element of tensor operand ``operand`` (broadcast to ``F``)."""
+
+    operand: int
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A float kernel argument computed in Python (a forward argument, a size)."""
+
+    index: int  # into Program.scalars
+
+
+@dataclass(frozen=True)
+class Const:
+    value: float
+
+
+@dataclass(frozen=True)
+class ReduceCount:
+    """The number of elements one reduction combines, as a float (for means)."""
+
+
+@dataclass(frozen=True)
+class Apply:
+    """A primitive elementwise operation (see :data:`PRIMITIVES`)."""
+
+    op: str
+    args: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """Combine ``arg`` over the reduced dimensions of ``F``."""
+
+    kind: ReduceKind
+    arg: int
+
+
+Value = Load | Scalar | Const | ReduceCount | Apply | Reduce
+
+
+# name -> arity. The CUDA spelling lives in cuda_ops.py, the torch one in interpret.py;
+# a test checks that both tables cover exactly this set.
+PRIMITIVES: dict[str, int] = {
+    **{name: 1 for name in (
+        "neg", "exp", "log", "log2", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh", "erf",
+        "sin", "cos", "log1p", "expm1", "floor", "ceil", "round", "trunc", "recip", "inf_to_zero",
+    )},
+    **{name: 2 for name in (
+        "add", "sub", "mul", "div", "pow", "max", "min", "gt", "ge", "lt", "le", "eq", "ne", "fmod",
+    )},
+    "where": 3,
+}
+
+
+class Layout(str, Enum):
+    """How a tensor operand is laid out relative to the iteration shape F."""
+
+    FULL = "full"  # contiguous, exactly F's shape: element index = linear index
+    SCALAR = "scalar"  # one element, broadcast everywhere
+    ROW = "row"  # constant along the reduced dims (a per-row scale); reductions only
+    STRIDED = "strided"  # anything else: broadcast and/or strided, indexed through strides
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A tensor the kernel reads."""
+
+    expr: str  # Python expression that gives the tensor inside forward ("x", "self.ln.weight")
+    layout: Layout = Layout.STRIDED
+
+
+@dataclass(frozen=True)
+class Program:
+    """One fused kernel's worth of computation."""
+
+    operands: tuple[Operand, ...]
+    scalars: tuple[str, ...]  # Python expressions of float kernel arguments
+    values: tuple[Value, ...]
+    output: int  # index of the value that is returned
+    rank: int  # rank of the iteration shape F
+    reduce_dims: tuple[int, ...] = ()  # contiguous, ascending dims of F; () = elementwise
+    out_dims: tuple[int, ...] = ()  # per output dim: the F dim it spans, or -1 for a size-1 dim
+    out_view: str = ""  # Python expression reshaping the contiguous result `out`, if any
+    labels: tuple[str, ...] = ()  # torch ops recognized, for reports ("softmax", "gelu")
+
+    @property
+    def is_elementwise(self) -> bool:
+        return not self.reduce_dims
+
+    @property
+    def rows_last(self) -> bool:
+        """True when the reduced dims end at F's last dim (one contiguous row per reduction)."""
+        return bool(self.reduce_dims) and self.reduce_dims[-1] == self.rank - 1
+
+    @property
+    def output_reduced(self) -> bool:
+        """True when the output holds one value per row instead of one per element."""
+        return bool(self.reduce_dims) and not any(d in self.reduce_dims for d in self.out_dims)
+
+
+@dataclass(frozen=True)
+class LibraryCall:
+    """A torch library op run before the kernel (``torch-ok`` policy only)."""
+
+    result: str  # Python variable the result is bound to
+    expr: str  # Python expression computing it
+    op: str  # "linear", "conv2d", ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a candidate file's forward does, in order."""
+
+    program: Program
+    library: tuple[LibraryCall, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """'elementwise', 'rows' (reduce along the last dims) or 'columns'."""
+        if self.program.is_elementwise:
+            return "elementwise"
+        return "rows" if self.program.rows_last else "columns"
+
+
+def per_element(program: Program) -> tuple[bool, ...]:
+    """For each value: does it vary along the reduced dims (or, without
+    reductions, from element to element)?"""
+    out: list[bool] = []
+    for v in program.values:
+        if isinstance(v, Load):
+            out.append(program.operands[v.operand].layout in (Layout.FULL, Layout.STRIDED))
+        elif isinstance(v, Apply):
+            out.append(any(out[a] for a in v.args))
+        else:
+            out.append(False)
+    return tuple(out)

@@ -1,0 +1,147 @@
+"""The offline proposer's entry point: a task in, a candidate file (or an
+honest "no proposal") out. No network, no GPU, no LLM."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from cudarwin.agent.offline import analyze as an
+from cudarwin.agent.offline import codegen, codegen_reduce
+from cudarwin.agent.offline.builder import Unsupported
+from cudarwin.agent.offline.codegen import Kernel
+from cudarwin.agent.offline.ir import Plan
+from cudarwin.agent.offline.render import render
+from cudarwin.agent.offline.tunables import parse_tunables
+from cudarwin.types import Candidate, Task
+
+
+@dataclass(frozen=True)
+class NoProposal:
+    """The reference uses something the offline proposer cannot generate."""
+
+    reason: str  # "no proposal: op argmax not supported"
+
+
+@dataclass(frozen=True)
+class Proposed:
+    """A generated candidate and what it was built from."""
+
+    candidate: Candidate
+    plan: Plan
+    kind: str  # "elementwise", "rows" or "columns"
+
+
+OfflineResult = Proposed | NoProposal
+
+
+def load_module(task: Task) -> types.ModuleType:
+    """A fresh module object for ``task`` (cudarwin.tasks.import_task when available)."""
+    try:
+        from cudarwin.tasks import import_task  # type: ignore[attr-defined]
+    except ImportError:
+        import_task = None
+    if import_task is not None:
+        return import_task(task)
+    name = f"_cudarwin_offline_{task.id}"
+    spec = importlib.util.spec_from_file_location(name, task.path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    exec(compile(task.source, str(task.path), "exec"), module.__dict__)  # noqa: S102 - the task file itself
+    return module
+
+
+def kernel_name(task_name: str, kind: str) -> str:
+    stem = re.sub(r"[^0-9a-zA-Z_]", "_", task_name).strip("_") or "task"
+    return f"cd_{kind}_{stem}"[:60]
+
+
+def _headline(plan: Plan, module: types.ModuleType, shape: Any) -> tuple[int, ...]:
+    traced = an.trace(module, shape)
+    tensors = an._leaf_tensors(plan, traced)
+    return an.lay._bshape(*(tuple(t.shape) for t in tensors))
+
+
+def make_kernel(plan: Plan, name: str, full: tuple[int, ...]) -> Kernel:
+    """The kernel for ``plan``, its tunable defaults chosen for iteration shape ``full``."""
+    prog = plan.program
+    if prog.is_elementwise:
+        return codegen.elementwise(plan, name, math.prod(full))
+    if prog.rows_last:
+        r = math.prod(full[d] for d in prog.reduce_dims)
+        return codegen_reduce.rows(plan, name, r)
+    return codegen_reduce.columns(plan, name)
+
+
+def propose_offline(task: Task, policy: str = "strict") -> OfflineResult:
+    """Analyze ``task``'s reference and generate one candidate, or say why not.
+
+    ``policy`` is "strict" (only custom kernels compute) or "torch-ok" (a
+    library matmul/convolution may run before a fused epilogue kernel).
+    """
+    try:
+        module = load_module(task)
+    except Exception as err:  # noqa: BLE001 - a task that does not import cannot be analyzed
+        return NoProposal(f"no proposal: the task does not import ({type(err).__name__}: {err})")
+    try:
+        with torch.no_grad():
+            plan = an.analyze(module, tuple(task.shapes), policy)
+            if not plan.program.operands:
+                raise Unsupported("the output does not depend on any tensor")
+            full = _headline(plan, module, task.shapes[0] if task.shapes else {})
+    except Unsupported as err:
+        return NoProposal(f"no proposal: {err}")
+    kernel = make_kernel(plan, kernel_name(task.name, plan.kind), full)
+    labels = ", ".join(plan.program.labels) or "elementwise ops"
+    lib = "".join(f"{c.op} + " for c in plan.library)
+    title = f"{task.name}: {lib}fused {plan.kind} kernel ({labels})"
+    source = render(plan, kernel, task.source, title)
+    tunables = tuple((t.name, t.value) for t in parse_tunables(source))
+    note = f"offline: {plan.kind} kernel" + (f" after {lib[:-3]}" if lib else "")
+    return Proposed(Candidate(source=source, proposer="offline", tunables=tunables, note=note), plan, plan.kind)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m cudarwin.agent.offline.proposer TASK.py [--policy torch-ok]`: print the candidate."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("task")
+    parser.add_argument("--policy", default="strict", choices=("strict", "torch-ok"))
+    args = parser.parse_args(argv)
+    task = task_from_file(Path(args.task))
+    result = propose_offline(task, args.policy)
+    if isinstance(result, NoProposal):
+        print(result.reason, file=sys.stderr)
+        return 1
+    print(result.candidate.source)
+    return 0
+
+
+def task_from_file(path: Any) -> Task:
+    """A Task for a file, through cudarwin.tasks.load_task when available."""
+    try:
+        from cudarwin.tasks import load_task  # type: ignore[attr-defined]
+    except ImportError:
+        load_task = None
+    if load_task is not None:
+        return load_task(path)
+    from pathlib import Path
+
+    path = Path(path).resolve()
+    source = path.read_text()
+    ns: dict[str, Any] = {}
+    exec(compile(source, str(path), "exec"), ns)  # noqa: S102 - the task file itself
+    shapes = tuple(ns.get("SHAPES") or ({},))
+    return Task(name=path.stem, path=path, source=source, shapes=shapes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

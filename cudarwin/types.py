@@ -399,8 +399,11 @@ class Evaluation:
 
     @property
     def fitness(self) -> float:
-        """Verified speedup over eager (geomean over shapes); 0 when rejected."""
-        if not self.accepted:
+        """Verified speedup over eager (geomean over shapes); 0 when rejected.
+
+        A result faster than the physical floor is a finding, not ranked: 0.
+        """
+        if not self.accepted or any(f.code is Reason.BEYOND_ROOFLINE for f in self.flags):
             return 0.0
         return self.speedup_eager or 0.0
 

@@ -1,0 +1,518 @@
+"""The evaluation pipeline: one candidate on one task -> ``Evaluation``.
+
+Stages, cheapest first, stopping at the first failing stage:
+
+1. static checks on the source (no process started);
+2. load: a warm worker imports the candidate (NVRTC compiles here);
+3. correctness: the smallest shape first, then every shape x input variant,
+   each with a secret seed drawn after construction and NaN/pattern-poisoned
+   memory; outputs judged here, in the trusted driver, against the reference
+   computed from pristine inputs (and in float64);
+4. timing: per shape, the timing loop of ``runner.timing`` over rotating,
+   rolled input sets, with hidden checks on random timed calls and on the
+   last one (a failed check is ``STALE_OUTPUT``);
+5. baselines (eager, ``torch.compile``) from the store or measured in fresh
+   workers with the same method; speedups; roofline flags.
+
+``Evaluator.evaluate`` never raises for a bad candidate: every failure is a
+``Verdict`` with reason codes. It is thread-safe; one candidate runs per GPU
+slot at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cudarwin import __version__
+from cudarwin.runner.baselines import BaselineStore
+from cudarwin.runner.hardware import GpuInfo, default_ceilings, floor_ms, gpu_info
+from cudarwin.runner.pool import Worker, WorkerFailure, WorkerPool, start_worker
+from cudarwin.runner.timing import TimingConfig, summarize
+from cudarwin.tasks import import_task, make_inputs, make_model
+from cudarwin.types import (
+    CompileReport, Candidate, CudarwinError, Evaluation, Policy, Reason, ReasonItem, ShapeResult,
+    Stage, Status, Task, Timing, Verdict,
+)
+from cudarwin.verifier.compare import compare, flatten_outputs
+from cudarwin.verifier.inputs import (
+    DEFAULT_VARIANTS, InputRecipe, Variant, apply_variant, flat_tensors, roll_inputs, secret_seed, to_double,
+)
+from cudarwin.verifier.static import check_source
+
+# Poison patterns for memory the candidate may read without writing: NaN, then
+# a large finite value (an unwritten output that survives one pattern fails the other).
+POISON_VALUES = (float("nan"), 7.7e29)
+
+_WORKER_CODES = {
+    "compile_error": Reason.COMPILE_ERROR, "import_error": Reason.IMPORT_ERROR,
+    "no_modelnew": Reason.NO_MODELNEW, "reference_reuse": Reason.REFERENCE_REUSE,
+    "init_error": Reason.INIT_ERROR, "runtime_error": Reason.RUNTIME_ERROR,
+    "cuda_error": Reason.CUDA_ERROR, "out_of_memory": Reason.OUT_OF_MEMORY, "exited": Reason.EXITED,
+    "output_flood": Reason.OUTPUT_FLOOD,
+}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How candidates are evaluated. Defaults are what ``cudarwin check`` uses."""
+
+    device: str = "cuda"  # "cuda" or "cpu"
+    policy: Policy = Policy.STRICT
+    gpus: tuple[int, ...] = ()  # () = every visible GPU, one worker slot each
+    variants: tuple[Variant, ...] = DEFAULT_VARIANTS  # correctness trials per shape
+    time_candidates: bool = True
+    baselines: tuple[str, ...] = ("eager", "compile")  # measured with the same method
+    timing: TimingConfig = TimingConfig()
+    timed_checks: int = 2  # hidden checks among the timed calls (plus the last call)
+    input_sets: int = 3  # rotating input sets per timing loop (fewer if memory is short)
+    input_set_bytes: int = 2 << 30  # memory budget for the rotating sets
+    deadline_load_s: float = 180.0
+    deadline_run_s: float = 60.0
+    deadline_time_s: float = 300.0
+    deadline_baseline_s: float = 900.0
+    side_stream_gap_ms: float = 0.05  # wall minus event time beyond this and half the wall...
+    roofline_margin: float = 0.8  # faster than this fraction of the floor is flagged
+    baseline_dir: Path | None = None  # where measured baselines are written
+    static_checks: bool = True  # off only to test the harness's run-time defenses
+
+
+class Evaluator:
+    """Evaluates candidates; owns the worker pool and the reference cache."""
+
+    def __init__(self, config: EvalConfig = EvalConfig()):
+        self.config = config
+        if config.device == "cuda":
+            if not torch.cuda.is_available():
+                raise CudarwinError(
+                    "no CUDA GPU is visible",
+                    hint="use --device cpu for torch-level candidates, or --compile-only to check CUDA compiles",
+                )
+            gpus = list(config.gpus) or list(range(torch.cuda.device_count()))
+        elif config.device == "cpu":
+            gpus = []
+        else:
+            raise CudarwinError(f"unknown device {config.device!r}", hint="use cuda or cpu")
+        self.gpus = gpus
+        self.pool = WorkerPool(config.device, gpus)
+        self.gpu: GpuInfo | None = None
+        if config.device == "cuda":
+            probe = gpu_info(gpus[0])
+            self.store = BaselineStore(probe.slug, write_dir=config.baseline_dir)
+            self.gpu = gpu_info(gpus[0], self.store.ceilings)
+        else:
+            self.store = BaselineStore("cpu", write_dir=config.baseline_dir)
+        self._refs: dict[tuple, Any] = {}
+        self._ref_lock = threading.Lock()
+        self._baseline_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- public
+    def __enter__(self) -> "Evaluator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def evaluate(self, task: Task, candidate: Candidate) -> Evaluation:
+        """Judge, time and score one candidate. Never raises for a bad candidate."""
+        run = _Run(self, task, candidate)
+        t0 = time.perf_counter()
+        static = check_source(candidate.source, policy=self.config.policy)
+        run.stage_time("static", t0)
+        if not static.ok and self.config.static_checks:
+            return run.result(Stage.STATIC, static.reasons)
+        t1 = time.perf_counter()
+        worker = self.pool.acquire()
+        run.stage_time("acquire", t1)
+        try:
+            return run.judge(worker)
+        except WorkerFailure as err:
+            return run.result(run.stage, (ReasonItem(err.code, err.message),))
+        finally:
+            self.pool.release(worker)
+
+    def baseline(self, task: Task, shape_index: int, mode: str) -> Timing | None:
+        """The eager or compile baseline of one shape, measured if not stored."""
+        cached = self.store.get(task, shape_index, mode)
+        if cached is not None:
+            return cached
+        with self._baseline_lock:
+            cached = self.store.get(task, shape_index, mode)
+            if cached is None:
+                self._measure_baselines(task, mode)
+                self.store.save()
+            return self.store.get(task, shape_index, mode)
+
+    # ---------------------------------------------------------------- internals
+    def driver_device(self, worker: Worker) -> torch.device:
+        return torch.device("cuda", worker.gpu) if self.config.device == "cuda" else torch.device("cpu")
+
+    def reference(self, task: Task, shape_index: int, device: torch.device):
+        """(module, float model, float64 model) for one shape, cached."""
+        key = (task.id, shape_index, str(device))
+        with self._ref_lock:
+            if key not in self._refs:
+                module = import_task(task)
+                model = make_model(module, task.shapes[shape_index], device=device)
+                model64 = copy.deepcopy(model).double()
+                self._refs[key] = (module, model, model64)
+            return self._refs[key]
+
+    def expected(self, task: Task, recipe: InputRecipe, device: torch.device):
+        """Reference outputs (native dtype, float64) for a recipe, computed here."""
+        module, model, model64 = self.reference(task, recipe.shape_index, device)
+        inputs = build_inputs(module, task, recipe, device)
+        with torch.no_grad():
+            ref = model(*inputs)
+            try:
+                ref64 = model64(*to_double(inputs))
+            except Exception:  # a reference that cannot run in float64 is judged against itself
+                ref64 = ref
+        return ref, ref64
+
+    def _measure_baselines(self, task: Task, mode: str) -> None:
+        gpu = self.gpus[0] if self.gpus else None
+        extra = {"TORCHINDUCTOR_CACHE_DIR": str(Path.home() / ".cache" / "cudarwin" / "inductor")}
+        worker = start_worker(self.config.device, gpu, extra_env=extra)
+        try:
+            worker.wait_ready(self.pool.start_timeout)
+            worker.request({"op": "load", "task_path": str(task.path), "kind": mode}, self.config.deadline_load_s)
+            for i in range(len(task.shapes)):
+                recipes = [InputRecipe(i, secret_seed()).to_dict() for _ in range(self._input_sets(task, i))]
+                reply = worker.request(
+                    {"op": "time", "shape_index": i, "recipes": recipes, "timing": _timing_dict(self.config.timing)},
+                    self.config.deadline_baseline_s,
+                )
+                if reply.get("ok"):
+                    self.store.put(task, i, mode, summarize(reply["event_ms"], reply["method"]))
+        except WorkerFailure:
+            pass  # a baseline that cannot be measured stays missing; speedups show as n/a
+        finally:
+            worker.dispose()
+
+    def _input_sets(self, task: Task, shape_index: int) -> int:
+        nbytes = _input_bytes(task, shape_index)
+        if nbytes <= 0:
+            return self.config.input_sets
+        fit = int(self.config.input_set_bytes // max(nbytes, 1))
+        return max(2, min(self.config.input_sets, fit))
+
+    def ceilings(self) -> tuple[float, float]:
+        if self.gpu is not None:
+            return self.gpu.bandwidth, self.gpu.peak_flops
+        return default_ceilings("cpu")
+
+
+_INPUT_BYTES: dict[tuple[str, int], int] = {}
+
+
+def _input_bytes(task: Task, shape_index: int) -> int:
+    key = (task.id, shape_index)
+    if key not in _INPUT_BYTES:
+        module = import_task(task)
+        inputs = make_inputs(module, task.shapes[shape_index], seed=0, device="cpu")
+        _INPUT_BYTES[key] = sum(t.numel() * t.element_size() for t in flat_tensors(inputs))
+    return _INPUT_BYTES[key]
+
+
+def build_inputs(module, task: Task, recipe: InputRecipe, device: torch.device) -> list:
+    """The inputs a recipe denotes; the worker builds the same ones."""
+    inputs = make_inputs(module, task.shapes[recipe.shape_index], seed=recipe.seed, device=device)
+    return roll_inputs(apply_variant(inputs, recipe.variant), recipe.roll)
+
+
+def _timing_dict(cfg: TimingConfig) -> dict[str, Any]:
+    return {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
+
+
+def _nbytes(out: Any) -> int:
+    return sum(t.numel() * t.element_size() for t in flatten_outputs(out) if isinstance(t, torch.Tensor))
+
+
+@dataclass
+class _ShapeState:
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    trials: int = 0
+    failed: bool = False
+    kernels: set = field(default_factory=set)
+    timing: Timing | None = None
+
+
+class _Run:
+    """One evaluation in progress: accumulates stage times and per-shape results."""
+
+    def __init__(self, ev: Evaluator, task: Task, candidate: Candidate):
+        self.ev = ev
+        self.cfg = ev.config
+        self.task = task
+        self.candidate = candidate
+        self.stage = Stage.STATIC
+        self.stages: dict[str, float] = {}
+        self.shapes = [_ShapeState() for _ in task.shapes]
+        self.compile: CompileReport | None = None
+        self.flags: list[ReasonItem] = []
+        self.baselines: dict[tuple[int, str], Timing | None] = {}
+
+    def stage_time(self, name: str, since: float) -> None:
+        self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - since
+
+    # -------------------------------------------------------------- stages
+    def judge(self, worker: Worker) -> Evaluation:
+        reasons = self._load(worker)
+        if reasons:
+            return self.result(self.stage, reasons)
+        self.stage = Stage.CORRECTNESS
+        t0 = time.perf_counter()
+        reasons = self._correctness(worker)
+        self.stage_time("correctness", t0)
+        if reasons:
+            return self.result(Stage.CORRECTNESS, reasons)
+        if not self.cfg.time_candidates:
+            return self.result(None, ())
+        self.stage = Stage.TIMING
+        t0 = time.perf_counter()
+        reasons = self._timing(worker)
+        self.stage_time("timing", t0)
+        if reasons:
+            return self.result(self.stage, reasons)
+        t0 = time.perf_counter()
+        self._baselines()
+        self.stage_time("baselines", t0)
+        self._roofline()
+        return self.result(None, ())
+
+    def _load(self, worker: Worker) -> tuple[ReasonItem, ...]:
+        self.stage = Stage.COMPILE
+        path = worker.tmpdir / "candidate.py"
+        path.write_text(self.candidate.source)
+        t0 = time.perf_counter()
+        reply = worker.request(
+            {"op": "load", "task_path": str(self.task.path), "candidate_path": str(path),
+             "kind": "candidate", "policy": self.cfg.policy.value},
+            self.cfg.deadline_load_s,
+        )
+        self.stage_time("load", t0)
+        arch = self._arch()
+        if not reply.get("ok"):
+            code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
+            message = reply.get("message", "")
+            if code is Reason.COMPILE_ERROR:
+                self.compile = CompileReport(False, arch, self.stages["load"], log=message)
+                return (ReasonItem(code, message),)
+            self.stage = Stage.LOAD
+            return (ReasonItem(code, _with_traceback(reply)),)
+        self.compile = CompileReport(True, arch, float(reply.get("import_s", 0.0)))
+        self.stage = Stage.LOAD
+        if reply.get("tamper"):
+            return (ReasonItem(Reason.TAMPERING, "importing the candidate changed: " + "; ".join(reply["tamper"])),)
+        return ()
+
+    def _arch(self) -> str:
+        if self.ev.gpu is None:
+            return "cpu"
+        return "sm_" + self.ev.gpu.capability.replace(".", "")
+
+    def _trials(self) -> list[InputRecipe]:
+        """The smallest shape first (cheap failures first), then every shape x variant."""
+        order = sorted(range(len(self.task.shapes)), key=lambda i: _input_bytes(self.task, i))
+        trials = [InputRecipe(order[0], secret_seed(), self.cfg.variants[0])]
+        for i in range(len(self.task.shapes)):
+            for k, variant in enumerate(self.cfg.variants):
+                if i == order[0] and k == 0:
+                    continue
+                trials.append(InputRecipe(i, secret_seed(), variant))
+        return trials
+
+    def _correctness(self, worker: Worker) -> tuple[ReasonItem, ...]:
+        device = self.ev.driver_device(worker)
+        problems: list[ReasonItem] = []
+        meta = self.task.meta
+        for n, recipe in enumerate(self._trials()):
+            i = recipe.shape_index
+            ref, ref64 = self.ev.expected(self.task, recipe, device)
+            reply = worker.request(
+                {"op": "run", "recipe": recipe.to_dict(), "poison_bytes": 2 * _nbytes(ref) + (1 << 20),
+                 "poison_value": POISON_VALUES[n % 2]},
+                self.cfg.deadline_run_s,
+            )
+            if not reply.get("ok"):
+                code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
+                return (*problems, ReasonItem(code, f"shape {i}: {_with_traceback(reply)}", i))
+            fatal = self._guard_reply(reply, i)
+            if fatal:
+                return (*problems, *fatal)
+            self.shapes[i].kernels.update(k for k, v in reply.get("launches", {}).items() if v)
+            cmp = compare(reply.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
+            st = self.shapes[i]
+            st.trials += 1
+            if math.isfinite(cmp.max_abs_err):
+                st.max_abs, st.max_rel = max(st.max_abs, cmp.max_abs_err), max(st.max_rel, cmp.max_rel_err)
+            if not cmp.ok:
+                st.failed = True
+                problems.extend(
+                    ReasonItem(p.code, f"shape {i} {dict(self.task.shapes[i])}, {recipe.variant.value} inputs: {p.message}", i)
+                    for p in cmp.problems
+                )
+        if problems:
+            passed = [k for k, s in enumerate(self.shapes) if not s.failed]
+            if passed:
+                failed = [k for k, s in enumerate(self.shapes) if s.failed]
+                problems.append(ReasonItem(
+                    Reason.SHAPE_SPECIALIZED, f"correct on shapes {passed} but wrong on shapes {failed}"))
+        return tuple(problems)
+
+    def _guard_reply(self, reply: dict, i: int) -> tuple[ReasonItem, ...]:
+        """Reasons from the worker's guards for one call (empty when clean)."""
+        out: list[ReasonItem] = []
+        if reply.get("tamper"):
+            out.append(ReasonItem(Reason.TAMPERING, "; ".join(reply["tamper"]), i))
+        if reply.get("threads"):
+            out.append(ReasonItem(Reason.BACKGROUND_WORK, reply["threads"], i))
+        issue = reply.get("issue")
+        if issue:
+            code, _, msg = issue.partition(": ")
+            out.append(ReasonItem(Reason(code), msg, i))
+        if reply.get("mutated"):
+            out.append(ReasonItem(Reason.INPUT_MUTATED, "the call changed its input tensors", i))
+        ops = reply.get("compute_ops") or {}
+        if ops and self.cfg.policy is Policy.STRICT:
+            names = ", ".join(f"{k} x{v}" for k, v in sorted(ops.items()))
+            out.append(ReasonItem(Reason.TORCH_COMPUTE, f"torch ops did arithmetic under the strict policy: {names}", i))
+        if self.cfg.device == "cuda" and not any(reply.get("launches", {}).values()):
+            out.append(ReasonItem(Reason.NO_CUSTOM_KERNEL, f"no custom kernel ran on shape {i}", i))
+        return tuple(out)
+
+    def _timing(self, worker: Worker) -> tuple[ReasonItem, ...]:
+        device = self.ev.driver_device(worker)
+        timing = self.cfg.timing
+        for i in range(len(self.task.shapes)):
+            k = self.ev._input_sets(self.task, i)
+            seeds = [secret_seed() for _ in range(k)]
+            checks = sorted(random.Random(secrets.randbits(32)).sample(range(timing.min_calls), min(self.cfg.timed_checks, timing.min_calls)))
+            reply = worker.request(
+                {"op": "time", "shape_index": i, "recipes": [InputRecipe(i, s).to_dict() for s in seeds],
+                 "check_calls": checks, "timing": _timing_dict(timing)},
+                self.cfg.deadline_time_s,
+            )
+            if not reply.get("ok"):
+                code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
+                return (ReasonItem(code, f"shape {i} while timing: {_with_traceback(reply)}", i),)
+            bad = [p for p in self._guard_reply({**reply, "launches": {"_": 1}}, i)]
+            if bad:
+                return tuple(bad)
+            self.stage = Stage.RECHECK
+            stale = self._recheck(reply, i, seeds, device)
+            if stale:
+                return stale
+            self.stage = Stage.TIMING
+            events, walls = reply["event_ms"], reply["wall_ms"]
+            gap = _median([w - e for w, e in zip(walls, events)])
+            wall = _median(walls)
+            if gap > self.cfg.side_stream_gap_ms and gap > 0.5 * wall and reply["method"] == "cuda_events":
+                return (ReasonItem(
+                    Reason.SIDE_STREAM,
+                    f"shape {i}: the device was busy {gap:.3f} ms past the end event (wall {wall:.3f} ms vs "
+                    f"event {_median(events):.3f} ms): work escaped the timed stream", i),)
+            self.shapes[i].timing = summarize(events, reply["method"])
+        return ()
+
+    def _recheck(self, reply: dict, i: int, seeds: list[int], device) -> tuple[ReasonItem, ...]:
+        meta = self.task.meta
+        for item in reply.get("checked", []):
+            recipe = InputRecipe(i, seeds[int(item["set"])], Variant.NORMAL, int(item["roll"]))
+            if item.get("issue"):
+                code, _, msg = item["issue"].partition(": ")
+                return (ReasonItem(Reason(code), f"timed call {item['call']}: {msg}", i),)
+            ref, ref64 = self.ev.expected(self.task, recipe, device)
+            cmp = compare(item.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
+            if not cmp.ok:
+                detail = "; ".join(p.message for p in cmp.problems)
+                return (ReasonItem(
+                    Reason.STALE_OUTPUT,
+                    f"shape {i}: the output of timed call {item['call']} was wrong ({detail}): "
+                    "results cached, batched or deferred across calls", i),)
+        return ()
+
+    def _baselines(self) -> None:
+        for mode in self.cfg.baselines:
+            for i in range(len(self.task.shapes)):
+                self.baselines[(i, mode)] = self.ev.baseline(self.task, i, mode)
+
+    def _roofline(self) -> None:
+        bw, peak = self.ev.ceilings()
+        for i, st in enumerate(self.shapes):
+            floor = floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(self.task.shapes[i]), bw, peak)
+            if floor and st.timing and self.cfg.device == "cuda" and st.timing.median_ms < self.cfg.roofline_margin * floor:
+                self.flags.append(ReasonItem(
+                    Reason.BEYOND_ROOFLINE,
+                    f"shape {i}: {st.timing.median_ms:.4f} ms is below the physical floor {floor:.4f} ms "
+                    f"({floor / st.timing.median_ms:.1f}x): a finding, not a result", i))
+
+    # -------------------------------------------------------------- result
+    def result(self, stage: Stage | None, reasons) -> Evaluation:
+        status = Status.REJECTED if reasons else Status.ACCEPTED
+        bw, peak = self.ev.ceilings()
+        shapes = []
+        for i, st in enumerate(self.shapes):
+            floor = floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(self.task.shapes[i]), bw, peak) \
+                if self.cfg.device == "cuda" else None
+            shapes.append(ShapeResult(
+                index=i, shape=dict(self.task.shapes[i]),
+                max_abs_err=st.max_abs if st.trials else None, max_rel_err=st.max_rel if st.trials else None,
+                trials=st.trials, candidate=st.timing,
+                eager=self.baselines.get((i, "eager")), compiled=self.baselines.get((i, "compile")),
+                kernels_ran=tuple(sorted(st.kernels)), floor_ms=floor,
+            ))
+        return Evaluation(
+            task=self.task.name,
+            candidate_id=self.candidate.id,
+            verdict=Verdict(status, tuple(reasons), stage if reasons else None),
+            policy=self.cfg.policy,
+            device=self.cfg.device,
+            gpu=self.ev.gpu.name if self.ev.gpu else "",
+            shapes=tuple(shapes),
+            compile=self.compile,
+            stage_seconds=tuple(self.stages.items()),
+            flags=tuple(self.flags),
+            env=_env(self.ev.gpu),
+        )
+
+
+def _median(xs: list[float]) -> float:
+    if not xs:
+        return 0.0
+    s = sorted(xs)
+    return s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
+
+
+def _with_traceback(reply: dict) -> str:
+    message = reply.get("message", "")
+    tb = reply.get("traceback")
+    return f"{message}\n{tb}" if tb else message
+
+
+def _env(gpu: GpuInfo | None) -> tuple[tuple[str, str], ...]:
+    env = {"cudarwin": __version__, "torch": torch.__version__}
+    if gpu is not None:
+        env["gpu"] = gpu.name
+        env["cuda"] = str(torch.version.cuda)
+        try:
+            import cupy
+
+            env["driver"] = str(cupy.cuda.runtime.driverGetVersion())
+        except Exception:
+            pass
+    return tuple(env.items())

@@ -1,0 +1,233 @@
+"""A pool of pre-started worker processes, one slot per GPU.
+
+Starting Python with torch and a CUDA context takes seconds, so each slot
+keeps one worker started ahead of time; ``acquire`` hands it out already
+warm, and ``release`` kills it and starts the slot's next worker at once, in
+the background. A worker is never reused after a candidate.
+
+Each worker gets: a private temp dir (cwd, HOME, TMPDIR, kernel cache), a
+scrubbed environment, ``CUDA_VISIBLE_DEVICES`` pinned to its slot's GPU,
+stdio redirected into a log file capped by ``RLIMIT_FSIZE``, a new session
+(so the whole process group can be killed), and no inherited descriptors but
+its end of a socket pair.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from cudarwin.runner import protocol
+from cudarwin.types import Reason
+
+LOG_LIMIT_BYTES = 8 << 20  # more output than this is a flood (SIGXFSZ)
+_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "PYTHONPATH",
+             "NCCL_NVLS_ENABLE", "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS")
+
+
+class WorkerFailure(Exception):
+    """A worker that stopped answering: timed out, crashed, exited or flooded."""
+
+    def __init__(self, code: Reason, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Worker:
+    """One started worker process and its channel."""
+
+    proc: subprocess.Popen
+    conn: Connection
+    tmpdir: Path
+    log_path: Path
+    slot: int
+    gpu: int | None
+    started: float
+    ready: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send a request and wait for its reply; failures raise WorkerFailure."""
+        nonce = protocol.new_nonce()
+        try:
+            protocol.send(self.conn, {**message, "nonce": nonce})
+        except OSError:
+            raise self._failure("the worker closed its channel") from None
+        reply = self._receive(timeout, what=message.get("op", "request"))
+        if reply.get("nonce") != nonce or reply.get("op") != message.get("op"):
+            self.kill()
+            raise WorkerFailure(Reason.FORGED_RESULT, "a reply on the result channel did not answer the harness's request")
+        return reply
+
+    def wait_ready(self, timeout: float) -> None:
+        if self.ready:
+            return
+        reply = self._receive(timeout, what="start-up")
+        if reply.get("op") != "ready":
+            self.kill()
+            raise WorkerFailure(Reason.FORGED_RESULT, "unexpected first message from worker")
+        self.ready = True
+        self.info = reply
+
+    def _receive(self, timeout: float, what: str) -> dict[str, Any]:
+        try:
+            if not self.conn.poll(timeout):
+                self.kill()
+                raise WorkerFailure(Reason.TIMEOUT, f"{what} ran past its {timeout:.0f} s deadline; the worker was killed")
+            return protocol.recv(self.conn)
+        except (EOFError, ConnectionError, OSError):
+            raise self._failure(f"the worker died during {what}") from None
+        except protocol.ProtocolError as err:
+            self.kill()
+            raise WorkerFailure(Reason.FORGED_RESULT, str(err)) from None
+
+    def _failure(self, context: str) -> WorkerFailure:
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = self.proc.returncode
+        tail = self.log_tail()
+        detail = f"{context}; " + (f"log: {tail}" if tail else "no output")
+        if self.log_path.exists() and self.log_path.stat().st_size >= LOG_LIMIT_BYTES:
+            return WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB; the worker was stopped")
+        if rc is not None and rc < 0:
+            sig = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
+            if -rc == signal.SIGXFSZ:
+                return WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB")
+            return WorkerFailure(Reason.CRASH, f"worker killed by {sig}: {detail}")
+        return WorkerFailure(Reason.EXITED, f"worker exited with code {rc}: {detail}")
+
+    def log_tail(self, n: int = 1500) -> str:
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(max(0, self.log_path.stat().st_size - n))
+                return fh.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+    def dispose(self) -> None:
+        """Kill the worker and remove its private directory."""
+        if self.proc.poll() is None and self.ready:
+            try:
+                protocol.send(self.conn, {"op": "exit", "nonce": ""})
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def _limit_output() -> None:  # runs in the child before exec
+    resource.setrlimit(resource.RLIMIT_FSIZE, (LOG_LIMIT_BYTES, LOG_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def start_worker(device: str, gpu: int | None, slot: int = 0, extra_env: dict[str, str] | None = None) -> Worker:
+    """Start one worker process (not yet ready: see ``Worker.wait_ready``)."""
+    tmpdir = Path(tempfile.mkdtemp(prefix="cudarwin-worker-"))
+    parent_sock, child_sock = socket.socketpair()
+    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    env.update({
+        "HOME": str(tmpdir), "TMPDIR": str(tmpdir), "CUDARWIN_DEVICE": device,
+        "CUDARWIN_CACHE_DIR": str(tmpdir / "kernels"), "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1",
+    })
+    env["CUDA_VISIBLE_DEVICES"] = "" if gpu is None else str(gpu)
+    env.update(extra_env or {})
+    log_path = tmpdir / "worker.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cudarwin.runner.worker", str(child_sock.fileno())],
+            cwd=tmpdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            pass_fds=(child_sock.fileno(),), close_fds=True, start_new_session=True,
+            preexec_fn=_limit_output,
+        )
+    child_sock.close()
+    conn = Connection(parent_sock.detach())
+    return Worker(proc, conn, tmpdir, log_path, slot, gpu, time.monotonic())
+
+
+class WorkerPool:
+    """One slot per GPU (or one CPU slot); each slot keeps a warm worker ready."""
+
+    def __init__(self, device: str, gpus: list[int] | None = None, start_timeout: float = 180.0):
+        self.device = device
+        self.gpus: list[int | None] = list(gpus) if (device == "cuda" and gpus) else [None]
+        if device == "cuda" and not gpus:
+            self.gpus = [0]
+        self.start_timeout = start_timeout
+        self._free: queue.Queue[int] = queue.Queue()
+        self._next: dict[int, Worker] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        for slot, gpu in enumerate(self.gpus):
+            self._next[slot] = start_worker(device, gpu, slot)
+            self._free.put(slot)
+
+    @property
+    def size(self) -> int:
+        return len(self.gpus)
+
+    def acquire(self) -> Worker:
+        """A warm worker from a free slot (blocks while every slot is busy)."""
+        slot = self._free.get()
+        with self._lock:
+            worker = self._next.pop(slot, None) or start_worker(self.device, self.gpus[slot], slot)
+        try:
+            worker.wait_ready(self.start_timeout)
+        except WorkerFailure as err:
+            log = worker.log_tail()
+            worker.dispose()
+            self._refill(slot)
+            raise RuntimeError(f"a worker failed to start: {err.message}\n{log}") from None
+        return worker
+
+    def release(self, worker: Worker) -> None:
+        """Dispose of a used worker and pre-start its slot's next one."""
+        worker.dispose()
+        self._refill(worker.slot)
+
+    def _refill(self, slot: int) -> None:
+        with self._lock:
+            if not self._closed:
+                self._next[slot] = start_worker(self.device, self.gpus[slot], slot)
+        self._free.put(slot)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._next.values())
+            self._next.clear()
+        for w in workers:
+            w.dispose()

@@ -1,0 +1,16 @@
+# fault: a flood of output
+import torch
+import torch.nn as nn
+
+
+class ModelNew(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.scale = nn.Parameter(torch.randn(d))
+        self.bias = nn.Parameter(torch.randn(d))
+
+    def forward(self, x):
+        line = "x" * 4096
+        for _ in range(10**6):
+            print(line)
+        return x

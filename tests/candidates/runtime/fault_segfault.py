@@ -1,0 +1,15 @@
+# fault: a segmentation fault in native code
+import ctypes
+import torch
+import torch.nn as nn
+
+
+class ModelNew(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.scale = nn.Parameter(torch.randn(d))
+        self.bias = nn.Parameter(torch.randn(d))
+
+    def forward(self, x):
+        ctypes.string_at(0)
+        return x

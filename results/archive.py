@@ -275,6 +275,14 @@ class Archive:
         cur = self._write(rows.LLM_CALL_INSERT, rows.llm_call_row(record))
         return int(cur.lastrowid or 0)
 
+    def link_llm_call(self, request_hash: str, candidate_id: str) -> None:
+        """Name the candidate parsed from the latest call with this hash (when it was recorded before parsing)."""
+        self._write(
+            "UPDATE llm_calls SET candidate_id = ? WHERE call_id = "
+            "(SELECT MAX(call_id) FROM llm_calls WHERE request_hash = ?)",
+            (candidate_id, request_hash),
+        )
+
     def cached_llm_reply(self, request_hash: str) -> LLMCallRecord | None:
         """The first successful reply recorded for this request, or None."""
         found = self._read(

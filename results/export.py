@@ -15,11 +15,14 @@ flagged beyond the roofline or by review, no candidate, not evaluated).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from cudarwin.types import Candidate
 
 from . import formatting as f
 from .leaderboard import best_rows, policies
@@ -103,19 +106,37 @@ def _num(v: Any) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
+_FENCE = re.compile(r"```[A-Za-z0-9_+-]*\n(.*?)```", re.S)
+
+
+def candidate_in_reply(reply: str, known: set[str]) -> str | None:
+    """The id of a known candidate whose source is a fenced code block of ``reply``.
+
+    Links a call to its candidate when the caller did not record the link.
+    """
+    for block in _FENCE.findall(reply):
+        cid = Candidate(block).id
+        if cid in known:
+            return cid
+    return None
+
+
 def trajectory_rows(run: RunData) -> list[dict[str, Any]]:
     """One dict per LLM call with its verdict and reward (see the module docstring)."""
     evs = run.evaluations.drop_duplicates(["task", "candidate_id"], keep="last").set_index(["task", "candidate_id"])
+    known = {t: set(g) for t, g in run.candidates.groupby("task")["candidate_id"]} if len(run.candidates) else {}
     rows = []
     for call in run.llm_calls.sort_values("call_id").itertuples():
-        key = (call.task, call.candidate_id)
-        ev = evs.loc[key] if isinstance(call.candidate_id, str) and key in evs.index else None
-        verdict = _verdict(ev, call.candidate_id)
+        cid = call.candidate_id if isinstance(call.candidate_id, str) and call.candidate_id else None
+        cid = cid or candidate_in_reply(call.reply, known.get(call.task, set()))
+        key = (call.task, cid)
+        ev = evs.loc[key] if cid and key in evs.index else None
+        verdict = _verdict(ev, cid)
         rows.append({
             "run": run.label, "task": call.task, "model": call.model, "strategy": call.strategy,
             "conversation": call.conversation, "turn": int(call.turn), "request_hash": call.request_hash,
             "messages": json.loads(call.messages_json), "reply": call.reply,
-            "candidate_id": call.candidate_id if isinstance(call.candidate_id, str) else None,
+            "candidate_id": cid,
             "verdict": verdict,
             "reason_codes": [c for c in str(ev["reason_codes"]).split(",") if c] if ev is not None else [],
             "flag_codes": [c for c in str(ev["flag_codes"]).split(",") if c] if ev is not None else [],

@@ -140,6 +140,7 @@ def _cards(data: "ReportData") -> str:
             f"<dt>geomean, all tasks</dt><dd>{f.speedup(s.geomean_eager_all)}</dd>"
             f"<dt>fast_1 / fast_2</dt><dd>{f.percent(s.fast(1.0))} / {f.percent(s.fast(2.0))}</dd>"
             f"<dt>LLM calls · cost</dt><dd>{f.count(s.llm_calls)} · {f.usd(s.cost_usd)}</dd>"
+            f"<dt>model</dt><dd>{_e(', '.join(s.models) or f.DASH)}</dd>"
             f"<dt>GPU</dt><dd>{_e(', '.join(s.gpus) or f.DASH)}</dd></dl></div>"
         )
     return f'<div class="cards">{"".join(cards)}</div>'
@@ -183,6 +184,13 @@ def _speedup_chart(data: "ReportData") -> str:
     return plots.speedup_bars(tasks, series, x_label="best verified speedup vs eager (log scale; 1x = eager)")
 
 
+def _ms_cell(value: float | None, spread: float | None) -> str:
+    """Median time with its p20-p80 spread underneath."""
+    half = "" if f.missing(spread) else f"±{(spread or 0) * 50:.1f}%"
+    sub = f"<div class='muted' style='font-size:11px' title='p20-p80 spread'>{half}</div>" if half else ""
+    return f'<td class="num" data-v="{_sort_value(value)}">{_e(f.ms(value))}{sub}</td>'
+
+
 def _run_rows(run: RunData, policy: str, rows: Sequence[TaskResult]) -> list[str]:
     prog = progress(run, policy)
     out = []
@@ -195,7 +203,7 @@ def _run_rows(run: RunData, policy: str, rows: Sequence[TaskResult]) -> list[str
             + num(f.speedup(r.speedup_eager), r.speedup_eager, speed_style(r.speedup_eager))
             + num(f.speedup(r.speedup_compile), r.speedup_compile, speed_style(r.speedup_compile))
             + num(f.percent(r.roofline_fraction), r.roofline_fraction)
-            + num(f.ms(r.candidate_ms), r.candidate_ms)
+            + _ms_cell(r.candidate_ms, r.candidate_spread)
             + num(f.ms(r.eager_ms), r.eager_ms)
             + num(f.ms(r.compile_ms), r.compile_ms)
             + f"<td>{plots.sparkline(pts)}</td>"
@@ -292,11 +300,11 @@ def _flag_pills(codes: str) -> str:
 def _findings(data: "ReportData") -> str:
     if not data.findings:
         return '<p class="muted">No result beat the physical floor or was flagged by review.</p>'
-    header = [("run", False), ("policy", False), ("task", False), ("candidate", False), ("flag", False),
-              ("claimed vs eager", True), ("roofline", True), ("detail", False)]  # fmt: skip
+    header = [("run", False), ("policy", False), ("task", False), ("candidate", False), ("status", False),
+              ("flag", False), ("claimed vs eager", True), ("roofline", True), ("detail", False)]  # fmt: skip
     rows = [
         f"<tr><td>{_e(x.run)}</td><td>{pill(x.policy)}</td><td>{_e(x.task)}</td>"
-        f"<td class='mono'>{_e(f.short_id(x.candidate_id))}</td>"
+        f"<td class='mono'>{_e(f.short_id(x.candidate_id))}</td><td>{_e(x.status)}</td>"
         f"<td>{_flag_pills(x.codes)}</td>"
         + num(f.speedup(x.speedup_eager), x.speedup_eager)
         + num(f.percent(x.roofline_fraction), x.roofline_fraction)
@@ -306,15 +314,23 @@ def _findings(data: "ReportData") -> str:
     return table(header, rows, sortable=False)
 
 
+def _meaning(code: str) -> str:
+    try:
+        return Reason(code).description
+    except ValueError:  # a code from a newer cudarwin
+        return ""
+
+
 def _rejections(data: "ReportData") -> str:
     counts = {r.label: reason_counts(r) for r in data.runs}
-    codes = sorted({c for s in counts.values() for c in s.index}, key=lambda c: -sum(s.get(c, 0) for s in counts.values()))
+    totals = {c: sum(int(s.get(c, 0)) for s in counts.values()) for s in counts.values() for c in s.index}
+    codes = sorted(totals, key=lambda c: (-totals[c], c))
     if not codes:
         return '<p class="muted">No candidate was rejected.</p>'
     header = [("reason", False), ("meaning", False)] + [(label, True) for label in counts]
     rows = []
     for code in codes:
-        meaning = Reason(code).description if code in Reason._value2member_map_ else ""
+        meaning = _meaning(code)
         cells = "".join(num(str(int(s.get(code, 0))), float(s.get(code, 0))) for s in counts.values())
         rows.append(f"<tr><td class='mono'>{_e(code)}</td><td class='muted'>{_e(meaning)}</td>{cells}</tr>")
     return table(header, rows)

@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from .load import RunData
+from .ranking import UNRANKED_FLAGS
 
 FAST_P: tuple[float, ...] = (0.0, 1.0, 1.5, 2.0)
 NO_POLICY = "none"  # a run with no evaluation yet
@@ -49,6 +50,7 @@ class TaskResult:
     speedup_compile: float | None
     roofline_fraction: float | None
     candidate_ms: float | None  # headline shape (index 0)
+    candidate_spread: float | None  # (p80 - p20) / median of the kernel's time, headline shape
     eager_ms: float | None
     compile_ms: float | None
     generation: int | None  # generation that found the best
@@ -79,6 +81,7 @@ class RunSummary:
     tokens: int
     cost_usd: float
     gpus: tuple[str, ...]
+    models: tuple[str, ...]  # LLMs (or proposers, without an LLM) behind the candidates
 
     def fast(self, p: float) -> float:
         return dict(self.fast_p)[p]
@@ -168,6 +171,7 @@ def _task_result(
         speedup_compile=_num(row["speedup_compile"]) if row is not None else None,
         roofline_fraction=_num(row["roofline_fraction"]) if row is not None else None,
         candidate_ms=_num(head["candidate_ms"]) if head is not None else None,
+        candidate_spread=_num(head["candidate_spread"]) if head is not None else None,
         eager_ms=_num(head["eager_ms"]) if head is not None else None,
         compile_ms=_num(head["compile_ms"]) if head is not None else None,
         generation=int(row["generation"]) if row is not None else None,
@@ -207,9 +211,16 @@ def summarize(run: RunData, results: Sequence[TaskResult] | None = None) -> list
                 tokens=int(calls.loc[~calls["cache_hit"], "total_tokens"].sum()) if len(calls) else 0,
                 cost_usd=float(calls["cost_usd"].sum()) if len(calls) else 0.0,
                 gpus=tuple(sorted(g for g in set(evs["gpu"]) if g)),
+                models=_models(run),
             )
         )
     return out
+
+
+def _models(run: RunData) -> tuple[str, ...]:
+    cands = run.candidates
+    names = [m or p for m, p in zip(cands["model"], cands["proposer"])]
+    return tuple(sorted({n for n in names if n}))
 
 
 def leaderboard_frame(results: Iterable[TaskResult]) -> pd.DataFrame:
@@ -283,33 +294,43 @@ def lineage(run: RunData, task: str, candidate_id: str, limit: int = 50) -> list
 
 @dataclass(frozen=True)
 class Finding:
-    """An accepted result that is not ranked: beyond the roofline or flagged by review."""
+    """A result to look at by hand: beyond the roofline or flagged by review (never ranked)."""
 
     run: str
     policy: str
     task: str
     candidate_id: str
+    status: str  # "accepted" (flagged) or "rejected" (the flag was also a rejection reason)
     codes: str
     messages: str
     speedup_eager: float | None
     roofline_fraction: float | None
 
 
+def _finding_codes(reason_codes: str, flag_codes: str) -> list[str]:
+    unranked = {r.value for r in UNRANKED_FLAGS}
+    codes = [c for c in f"{flag_codes},{reason_codes}".split(",") if c in unranked]
+    return list(dict.fromkeys(codes))
+
+
 def findings(run: RunData) -> list[Finding]:
-    """Every accepted evaluation carrying a finding flag."""
-    ev = run.evaluations
-    rows = ev[ev["accepted"] & ~ev["ranked"]]
+    """Every evaluation whose flags or reasons include an unranked code (see ``ranking``)."""
     out = []
-    for _, r in rows.iterrows():
-        flags = json.loads(r["eval_json"]).get("flags", [])
+    for _, r in run.evaluations.iterrows():
+        codes = _finding_codes(str(r["reason_codes"]), str(r["flag_codes"]))
+        if not codes:
+            continue
+        d = json.loads(r["eval_json"])
+        items = [x for x in d.get("flags", []) + d.get("reasons", []) if x["code"] in codes]
         out.append(
             Finding(
                 run=run.label,
                 policy=str(r["policy"]),
                 task=str(r["task"]),
                 candidate_id=str(r["candidate_id"]),
-                codes=str(r["flag_codes"]),
-                messages="; ".join(f["message"] for f in flags),
+                status=str(r["status"]),
+                codes=",".join(codes),
+                messages="; ".join(dict.fromkeys(x["message"] for x in items)),
                 speedup_eager=_num(r["speedup_eager"]),
                 roofline_fraction=_num(r["roofline_fraction"]),
             )
@@ -320,4 +341,5 @@ def findings(run: RunData) -> list[Finding]:
 def reason_counts(run: RunData) -> pd.Series:
     """How often each rejection reason occurred in the run, most frequent first."""
     codes = [c for s in run.evaluations["reason_codes"] for c in s.split(",") if c]
-    return pd.Series(codes, dtype=str).value_counts()
+    counts = pd.Series(codes, dtype=str).value_counts()
+    return counts.sort_index().sort_values(ascending=False, kind="stable")

@@ -25,11 +25,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[
 def _summary(data: "ReportData") -> str:
     header = ["run", "policy", "tasks", "solved", *(f.fast_label(p) for p in FAST_P),
               "geomean vs eager (solved)", "geomean vs compile (solved)", "geomean vs eager (all)",
-              "LLM calls", "cost", "GPU"]  # fmt: skip
+              "LLM calls", "cost", "model", "GPU"]  # fmt: skip
     rows = [
         [s.run, s.policy, str(s.tasks), str(s.solved), *(f.percent(s.fast(p)) for p in FAST_P),
          f.speedup(s.geomean_eager), f.speedup(s.geomean_compile), f.speedup(s.geomean_eager_all),
-         f.count(s.llm_calls), f.usd(s.cost_usd), ", ".join(s.gpus) or f.DASH]  # fmt: skip
+         f.count(s.llm_calls), f.usd(s.cost_usd), ", ".join(s.models) or f.DASH,
+         ", ".join(s.gpus) or f.DASH]  # fmt: skip
         for s in data.summaries
     ]
     return table(header, rows, right=range(2, 13))
@@ -63,13 +64,13 @@ def _run_table(rows: Sequence[TaskResult]) -> str:
 def _findings(data: "ReportData") -> str:
     if not data.findings:
         return "No result beat the physical floor or was flagged by review."
-    header = ["run", "policy", "task", "candidate", "flags", "claimed vs eager", "roofline", "detail"]
+    header = ["run", "policy", "task", "candidate", "status", "flags", "claimed vs eager", "roofline", "detail"]
     rows = [
-        [x.run, x.policy, x.task, f.short_id(x.candidate_id), x.codes, f.speedup(x.speedup_eager),
+        [x.run, x.policy, x.task, f.short_id(x.candidate_id), x.status, x.codes, f.speedup(x.speedup_eager),
          f.percent(x.roofline_fraction), x.messages]  # fmt: skip
         for x in data.findings
     ]
-    return table(header, rows, right=(5, 6))
+    return table(header, rows, right=(6, 7))
 
 
 def render(data: "ReportData") -> str:

@@ -19,7 +19,15 @@ from synthetic_run import EXPECTED_A, EXPECTED_B, TASKS, build_run_a, build_run_
 from cudarwin.cli import main  # noqa: E402
 from cudarwin.results import Archive, load  # noqa: E402
 from cudarwin.results.export import export_best, export_trajectories  # noqa: E402
-from cudarwin.results.leaderboard import fast_p, geomean, lineage, progress, summarize, task_results  # noqa: E402
+from cudarwin.results.leaderboard import (  # noqa: E402
+    fast_p,
+    findings,
+    geomean,
+    lineage,
+    progress,
+    summarize,
+    task_results,
+)
 from cudarwin.results.report import write_report  # noqa: E402
 from cudarwin.types import Candidate  # noqa: E402
 
@@ -65,6 +73,7 @@ def test_leaderboard_csv_cell_by_cell(runs: dict, report) -> None:  # type: igno
     relu = rows[("model-a", "relu")]
     assert (relu["candidate_ms"], relu["eager_ms"], relu["compile_ms"]) == ("2", "5", "3")  # headline shape
     assert (relu["generation"], relu["candidates"], relu["evaluated"], relu["accepted"]) == ("1", "3", "3", "2")
+    assert _close(relu["candidate_spread"], 0.04)  # (p80 - p20) / median
     assert rows[("model-a", "softmax")]["findings"] == "1"
     assert _close(rows[("model-a", "relu")]["cost_usd"], 0.03)
     assert rows[("offline", "matmul")]["candidates"] == "0"
@@ -174,6 +183,27 @@ def test_several_policies_are_kept_apart(tmp_path: Path) -> None:
     assert sorted(k.path.name for k in kernels) == ["relu.strict.py", "relu.torch-ok.py"]
 
 
+def test_review_flags_are_findings_even_when_rejected(tmp_path: Path) -> None:
+    from synthetic_run import Spec, evaluation, task
+
+    from cudarwin.types import Reason, Stage
+
+    with Archive.create(tmp_path, "") as arch:
+        arch.add_task(task("relu"))
+        cid = arch.add_candidate(Candidate("x = 2\n"), task="relu")
+        arch.add_evaluation(evaluation(Spec("relu", "x", 0, rejected=Reason.REVIEW_FLAGGED, stage=Stage.STATIC), cid))
+        cid2 = arch.add_candidate(Candidate("x = 3\n"), task="relu")
+        arch.add_evaluation(evaluation(Spec("relu", "y", 0, times=((2.0, 1.0, 1.0, None),),
+                                            flags=(Reason.REVIEW_FLAGGED,)), cid2))  # fmt: skip
+    run = load(tmp_path)
+    found = findings(run)
+    assert [(x.candidate_id, x.status, x.codes) for x in found] == [
+        (cid, "rejected", "review_flagged"), (cid2, "accepted", "review_flagged")]  # fmt: skip
+    assert "review_flagged on shape 0" in found[0].messages
+    (row,) = task_results(run)
+    assert not row.solved and row.findings == 1
+
+
 def test_export_best(runs: dict, tmp_path: Path) -> None:
     kernels = export_best(runs["a"], tmp_path)
     assert sorted(k.task for k in kernels) == ["matmul", "relu", "softmax"]
@@ -201,6 +231,28 @@ def test_export_trajectories(runs: dict, tmp_path: Path) -> None:
     assert failed["verdict"] == "no_candidate" and failed["error"] == "no code block in reply"
     assert rows[0]["messages"][0] == {"role": "system", "content": "You write CUDA kernels."}
     assert rows[0]["reply"].startswith("```python")
+
+
+def test_trajectories_link_calls_to_candidates(tmp_path: Path) -> None:
+    from synthetic_run import Spec, candidate_source, evaluation, task
+
+    from cudarwin.results import LLMCallRecord
+
+    with Archive.create(tmp_path, "") as arch:
+        arch.add_task(task("relu"))
+        for key in ("u1", "u2", "u3"):  # recorded before the reply was parsed: no candidate id
+            arch.add_llm_call(LLMCallRecord.from_messages([{"role": "user", "content": key}], request_hash=key,
+                              model="m", task="relu", reply=f"Here:\n```python\n{candidate_source(key)}```\n"))
+        for key in ("u1", "u2"):
+            cid = arch.add_candidate(Candidate(candidate_source(key)), task="relu")
+            arch.add_evaluation(evaluation(Spec("relu", key, 0, times=((3.0, 1.0, 1.0, None),)), cid))
+        arch.link_llm_call("u2", cid)
+    assert export_trajectories(tmp_path, tmp_path / "t.jsonl") == 3
+    rows = {r["request_hash"]: r for r in map(json.loads, (tmp_path / "t.jsonl").read_text().splitlines())}
+    assert rows["u1"]["candidate_id"] == Candidate(candidate_source("u1")).id  # found in the reply's code block
+    assert rows["u1"]["reward"] == pytest.approx(3.0)
+    assert rows["u2"]["candidate_id"] == cid and rows["u2"]["verdict"] == "accepted"  # linked explicitly
+    assert rows["u3"]["verdict"] == "no_candidate"
 
 
 def test_report_command(runs: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import functools
 import hashlib
 import importlib.abc
 import importlib.util
@@ -304,6 +305,7 @@ _SCALARS: dict[str, _Scalar] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def _scalar_of(ctype: str) -> _Scalar | None:
     base = " ".join(w for w in ctype.split() if w not in ("const", "volatile"))
     base = re.sub(r"^(?:::)?(?:cuda::)?(?:std::)?", "", base)
@@ -340,12 +342,17 @@ def _pointer_value(value: Any, where: str) -> int:
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _int_range(ctype: Any) -> tuple[int, int]:
+    bits = ctypes.sizeof(ctype) * 8
+    signed = ctype(-1).value < 0
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
 def _integer_value(value: Any, ctype: Any, where: str, declared: str) -> Any:
     if isinstance(value, (float, np.floating)) or not isinstance(value, (int, np.integer, np.bool_)):
         raise KernelArgumentError(f"{where} is declared '{declared}'; got {type(value).__name__} {value!r}")
-    bits = ctypes.sizeof(ctype) * 8
-    signed = ctype(-1).value < 0
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    lo, hi = _int_range(ctype)
     if not lo <= int(value) <= hi:
         raise KernelArgumentError(f"{where}: {int(value)} does not fit the declared type '{declared}'")
     return ctype(int(value))
@@ -374,6 +381,25 @@ def _scalar_value(value: Any, scalar: _Scalar, where: str, declared: str) -> Any
     return ctypes.c_uint16(_float_bits(float(value), scalar.kind))
 
 
+def _fast_convert(value: Any, param: Param) -> Any:
+    """The common cases (a CUDA tensor, an in-range int, a float), cheaply:
+    launch overhead is part of every timed call. None: take the full path."""
+    kind = type(value)
+    if param.is_pointer:
+        if _is_tensor(value) and value.is_cuda:
+            return ctypes.c_uint64(value.data_ptr())
+        return ctypes.c_uint64(value) if kind is int and value >= 0 else None
+    scalar = _scalar_of(param.type)
+    if scalar is None:
+        return None
+    if kind is int and scalar.kind == "int":
+        lo, hi = _int_range(scalar.ctype)
+        return scalar.ctype(value) if lo <= value <= hi else None
+    if (kind is float or kind is int) and scalar.kind == "float":
+        return scalar.ctype(value)
+    return None
+
+
 def convert_argument(value: Any, param: Param, *, kernel: str = "kernel", index: int = 0) -> Any:
     """One launch argument as the ctypes value the kernel's parameter expects.
 
@@ -382,6 +408,9 @@ def convert_argument(value: Any, param: Param, *, kernel: str = "kernel", index:
     range checks for integers. Numpy scalars for a type cudarwin does not know
     (a struct, a vector type) are passed as their raw bytes.
     """
+    fast = _fast_convert(value, param)
+    if fast is not None:
+        return fast
     where = _where(param, index, kernel)
     if param.is_pointer:
         return ctypes.c_uint64(_pointer_value(value, where))
@@ -702,7 +731,12 @@ def _driver() -> Any:
     return driver
 
 
+_cuda_torch: list[Any] = []  # torch, once a GPU was found: launches skip the checks
+
+
 def _torch_cuda() -> Any:
+    if _cuda_torch:
+        return _cuda_torch[0]
     try:
         import torch
     except ImportError as err:
@@ -713,6 +747,7 @@ def _torch_cuda() -> Any:
             f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')!r})",
             hint="to only compile, use cudarwin.runtime.compile_cuda(source, arch='sm_90')",
         )
+    _cuda_torch.append(torch)
     return torch
 
 
@@ -724,11 +759,20 @@ def current_arch() -> str:
 
 
 def _make_current(device: int) -> int:
-    """Make ``device``'s primary context current on this thread; return it."""
-    from cupy_backends.cuda.api import runtime
+    """Make ``device``'s primary context (the one torch uses) current on this
+    thread and return its handle."""
+    try:
+        from cupy_backends.cuda.api import runtime
 
-    runtime.setDevice(device)  # since CUDA 12 this also initialises the primary context
-    return int(_driver().ctxGetCurrent())
+        runtime.setDevice(device)  # since CUDA 12 this also initialises the primary context
+    except Exception:  # CuPy's CUDA runtime may not match the driver: let torch do it
+        torch = _torch_cuda()
+        torch.cuda.set_device(device)
+        torch.empty(1, device=f"cuda:{device}")  # forces the context into existence
+    context = int(_driver().ctxGetCurrent())
+    if not context:
+        raise CudaLaunchError(f"no CUDA context could be made current for device {device}")
+    return context
 
 
 class _LoadedImage:
@@ -738,7 +782,14 @@ class _LoadedImage:
         self.device = device
         self.context = _make_current(device)
         driver = _driver()
-        self.handle = driver.moduleLoadData(cubin)
+        try:
+            self.handle = driver.moduleLoadData(cubin)
+        except driver.CUDADriverError as err:
+            raise CudaLaunchError(
+                f"the CUDA driver cannot load the compiled kernels ({err})",
+                hint=f"NVRTC {'.'.join(map(str, nvrtc_version()))} may be newer than the driver; "
+                "install an nvidia-cuda-nvrtc matching it",
+            ) from err
         self._functions: dict[str, int] = {}
         self.shared_limit: dict[str, int] = {}
 
@@ -777,14 +828,18 @@ class Kernel:
 
     def __call__(
         self,
-        *,
         grid: int | Sequence[int],
         block: int | Sequence[int],
         args: Sequence[Any] = (),
+        *,
         shared_mem: int = 0,
     ) -> None:
-        """Launch on torch's current stream. ``shared_mem`` is the dynamic
-        shared memory in bytes; above 48 KB the kernel's limit is raised."""
+        """Launch on torch's current stream (asynchronously, like any kernel).
+
+        ``grid`` and ``block`` are an int or a tuple of up to 3 ints (CuPy's
+        ``RawKernel`` order, so positional calls work too); ``args`` match the
+        kernel's parameters; ``shared_mem`` is the dynamic shared memory in
+        bytes -- above 48 KB the kernel's limit is raised automatically."""
         grid3, block3 = _dims(grid, "grid", self.name), _dims(block, "block", self.name)
         if not isinstance(shared_mem, (int, np.integer)) or shared_mem < 0:
             raise KernelArgumentError(f"shared_mem of kernel {self.name} must be a non-negative int")
@@ -839,9 +894,9 @@ class CudaModule:
             raise CudarwinError(
                 f"kernel {name} cannot run: cudarwin is in record mode ({MODE_ENV}=record, compile-only)"
             )
-        torch = _torch_cuda()
+        torch = _cuda_torch[0] if _cuda_torch else _torch_cuda()
         device = torch.cuda.current_device()
-        image = self._image(device)
+        image = self._images.get(device) or self._image(device)
         driver = _driver()
         if driver.ctxGetCurrent() != image.context:
             _make_current(device)

@@ -20,7 +20,10 @@ inside the tolerance could be dropped by a candidate and still pass.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -128,13 +131,18 @@ def _check_shape(task: Task, index: int, device: str, seed: int) -> ShapeAdmissi
     inputs = make_inputs(module, shape, seed=seed, device=device)
     run = _Runner(task, model, device)
 
-    start = time.perf_counter()
     used = _clone(inputs)
-    ref = run(used, copy=False)
+    cpu = str(device) == "cpu"
+    start = time.perf_counter()
+    try:
+        with _deadline(TOO_SLOW_S if cpu else 0.0):
+            ref = run(used, copy=False)
+    except _TooSlow:
+        ref = None
     forward_s = time.perf_counter() - start
     result = ShapeAdmission(index, shape, forward_s=forward_s)
-    if str(device) == "cpu" and forward_s > TOO_SLOW_S:
-        msg = f"one forward took {forward_s:.0f} s: too slow for a CPU admission check; add a smaller shape"
+    if ref is None or (cpu and forward_s > TOO_SLOW_S):
+        msg = f"one forward took {forward_s:.0f} s or more: too slow for a CPU admission check; add a smaller shape"
         return _with(result, problems=[msg])
     problems = _output_problems(ref)
     if problems:
@@ -162,6 +170,35 @@ def _check_shape(task: Task, index: int, device: str, seed: int) -> ShapeAdmissi
         inputs_checked=n_inputs,
         params_checked=n_params,
     )
+
+
+class _TooSlow(BaseException):
+    """Raised by the alarm into a forward that runs past its deadline
+    (a BaseException, so the task's own ``except Exception`` cannot swallow it)."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (main thread, POSIX only; else no limit).
+
+    A forward that loops in Python stops at the deadline; one long native op
+    finishes first and is then reported by its measured time.
+    """
+    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _with(result: ShapeAdmission, *, problems: list[str], notes: list[str] = (), **counts: int) -> ShapeAdmission:

@@ -125,3 +125,17 @@ def test_well_posed_task_is_admitted_on_gpu(name: str) -> None:
 @pytest.mark.gpu
 def test_ill_posed_task_is_rejected_on_gpu() -> None:
     assert not check_admission(load_task(FIXTURES / "illposed" / "ignores_parameter.py"), device="cuda").ok
+
+
+def test_endless_forward_is_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "endless.py"
+    path.write_text(
+        "import time\nimport torch\nimport torch.nn as nn\n\n\nclass Model(nn.Module):\n"
+        "    def forward(self, x):\n        while True:\n            try:\n                time.sleep(0.01)\n"
+        "            except Exception:\n                pass\n\n\n"
+        "def get_inputs():\n    return [torch.randn(3)]\n\n\ndef get_init_inputs():\n    return []\n"
+    )
+    monkeypatch.setattr(admission, "TOO_SLOW_S", 0.3)
+    report = check_admission(load_task(path))
+    assert not report.ok and "too slow" in report.problems[0]
+    assert report.shapes[0].forward_s is not None and report.shapes[0].forward_s < 5

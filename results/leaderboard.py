@@ -32,7 +32,7 @@ from .load import RunData
 from .ranking import UNRANKED_FLAGS
 
 FAST_P: tuple[float, ...] = (0.0, 1.0, 1.5, 2.0)
-NO_POLICY = "none"  # a run with no evaluation yet
+NO_POLICY = "n/a"  # a run with no evaluation yet
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ Tables (one row each per):
   (dict), ``note``, ``source``, ``seq`` (insertion order), ``created_at``.
 - ``evaluations``: evaluation. ``eval_id``, ``task``, ``candidate_id``, ``status``,
   ``accepted``, ``ranked`` (accepted and not a finding), ``stage``, ``reason_codes`` and
-  ``flag_codes`` (comma-separated), ``policy``, ``device``, ``gpu``,
+  ``flag_codes`` (comma-separated), ``reason_messages`` (``code: message`` lines), ``policy``, ``device``, ``gpu``,
   ``driver``, ``torch_version``, ``cuda_version``, ``cudarwin_version``,
   ``fitness``, ``speedup_eager``, ``speedup_compile`` (geomeans over shapes),
   ``roofline_fraction`` (geomean of floor / candidate time; 1.0 = at the floor),
@@ -128,9 +128,16 @@ def _geomean(values: pd.Series) -> float:
     return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else math.nan
 
 
+def _messages(eval_json: str) -> str:
+    """The reasons' and flags' messages of a stored evaluation, one per line."""
+    d = json.loads(eval_json)
+    return "\n".join(f"{r['code']}: {r['message']}" for r in d.get("reasons", []) + d.get("flags", []))
+
+
 def _evaluations(df: pd.DataFrame, shapes: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["accepted"] = df["status"] == "accepted"
+    df["reason_messages"] = [_messages(j) for j in df["eval_json"]]
     df["ranked"] = [codes_are_ranked(s, f.split(",") if f else ()) for s, f in zip(df["status"], df["flag_codes"])]
     roof = shapes.groupby("eval_id")["roofline_fraction"].agg(_geomean) if len(shapes) else pd.Series(dtype=float)
     df["roofline_fraction"] = df["eval_id"].map(roof).astype(float)

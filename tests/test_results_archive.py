@@ -297,3 +297,5 @@ def test_flags_are_stored_as_codes(tmp_path: Path) -> None:
     flagged = run.evaluations[run.evaluations.flag_codes != ""]
     assert list(flagged.flag_codes) == [Reason.BEYOND_ROOFLINE.value]
     assert not flagged.ranked.any() and flagged.accepted.all()
+    rejected = run.evaluations[run.evaluations.reason_codes == "mismatch"]
+    assert list(rejected.reason_messages) == ["mismatch: mismatch on shape 0"]

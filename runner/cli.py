@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     base.add_argument("suite", metavar="SUITE_OR_PATH")
     base.add_argument("--out", default=None, help="folder for <gpu>.json (default results/baselines)")
     base.add_argument("--modes", default="eager,compile")
+    base.add_argument("--shapes", choices=("all", "headline"), default="all",
+                      help="measure every shape (default) or only the headline shape")
     base.set_defaults(handler=run_baseline)
 
 
@@ -107,4 +109,5 @@ def render(task: Task, ev: Evaluation) -> str:
 def run_baseline(args: argparse.Namespace) -> int:
     from cudarwin.runner.baseline_cmd import measure_suite
 
-    return measure_suite(args.suite, out=args.out, modes=tuple(m for m in args.modes.split(",") if m))
+    return measure_suite(args.suite, out=args.out, modes=tuple(m for m in args.modes.split(",") if m),
+                        shapes=args.shapes)

@@ -143,15 +143,20 @@ class Evaluator:
         finally:
             self.pool.release(worker)
 
-    def baseline(self, task: Task, shape_index: int, mode: str) -> Timing | None:
-        """The eager or compile baseline of one shape, measured if not stored."""
+    def baseline(self, task: Task, shape_index: int, mode: str, shape_indices: list[int] | None = None) -> Timing | None:
+        """The eager or compile baseline of one shape, measured if not stored.
+
+        A missing baseline is measured for ``shape_indices`` (default: every
+        shape of the task) in one fresh worker, and the store is saved.
+        """
         cached = self.store.get(task, shape_index, mode)
         if cached is not None:
             return cached
         with self._baseline_lock:
             cached = self.store.get(task, shape_index, mode)
             if cached is None:
-                self._measure_baselines(task, mode)
+                todo = [i for i in (shape_indices or range(len(task.shapes))) if self.store.get(task, i, mode) is None]
+                self._measure_baselines(task, mode, todo or [shape_index])
                 self.store.save()
             return self.store.get(task, shape_index, mode)
 
@@ -182,14 +187,14 @@ class Evaluator:
                 ref64 = ref
         return ref, ref64
 
-    def _measure_baselines(self, task: Task, mode: str) -> None:
+    def _measure_baselines(self, task: Task, mode: str, shape_indices: list[int]) -> None:
         gpu = self.gpus[0] if self.gpus else None
         extra = {"TORCHINDUCTOR_CACHE_DIR": str(Path.home() / ".cache" / "cudarwin" / "inductor")}
         worker = start_worker(self.config.device, gpu, extra_env=extra)
         try:
             worker.wait_ready(self.pool.start_timeout)
             worker.request({"op": "load", "task_path": str(task.path), "kind": mode}, self.config.deadline_load_s)
-            for i in range(len(task.shapes)):
+            for i in shape_indices:
                 recipes = [InputRecipe(i, secret_seed()).to_dict() for _ in range(self._input_sets(task, i))]
                 reply = worker.request(
                     {"op": "time", "shape_index": i, "recipes": recipes, "timing": _timing_dict(self.config.timing)},

@@ -507,6 +507,10 @@ def cuda_include_dirs() -> tuple[str, ...]:
     return _include_cache[0]
 
 
+_NO_HEADERS = (
+    "cudarwin found no CUDA headers (cuda_fp16.h): set CUDA_PATH to a CUDA toolkit "
+    "or pip install nvidia-cuda-runtime"
+)
 _PRELUDE_NAME = "cudarwin_prelude.h"
 # Without a host toolchain NVRTC knows no <cstdint>; nvcc users expect int64_t
 # and friends to exist, so libcu++ supplies them (pre-included: no line shift).
@@ -612,6 +616,11 @@ def _run_nvrtc(source: str, name: str, arch: str, options: tuple[str, ...]) -> t
             nvrtc.compileProgram(prog, _nvrtc_options(arch, options))
         except nvrtc.NVRTCError as err:
             log = _clean_log(nvrtc.getProgramLog(prog)) or str(err)
+            if "open source file" in log and not cuda_include_dirs():
+                log += f"\n({_NO_HEADERS})"
+            if "--gpu-architecture" in log:
+                supported = ", ".join(f"sm_{a}" for a in nvrtc.getSupportedArchs())
+                log += f"\n(NVRTC {'.'.join(map(str, nvrtc_version()))} supports {supported})"
             raise CudaCompileError(name, arch, log) from None
         return bytes(nvrtc.getCUBIN(prog)), nvrtc.getProgramLog(prog)
     finally:
@@ -884,8 +893,7 @@ class CudaModule:
 
     def _image(self, device: int) -> _LoadedImage:
         with self._lock:
-            if device not in self._images:
-                assert self._compiled is not None
+            if device not in self._images and self._compiled is not None:
                 self._images[device] = _LoadedImage(self._compiled.cubin, device)
             return self._images[device]
 

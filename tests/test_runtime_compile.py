@@ -195,3 +195,14 @@ def test_launch_counts_are_copies():
     counts = launch_counts()
     counts["relu"] = 99
     assert launch_counts() == {}
+
+
+def test_unsupported_arch_lists_what_nvrtc_supports():
+    with pytest.raises(CudaCompileError, match=r"supports sm_\d+"):
+        compile_cuda(RELU, arch="sm_35")
+
+
+def test_missing_headers_get_a_hint(monkeypatch):
+    monkeypatch.setattr(runtime, "_include_cache", [()])
+    with pytest.raises(CudaCompileError, match="set CUDA_PATH"):
+        compile_cuda(HALF)

@@ -1,8 +1,8 @@
 """Discounted returns of reinforcement-learning trajectories (reverse scan).
 
 For each environment: G[T-1] = r[T-1], and going backwards
-G[t] = r[t] + gamma * (1 - done[t]) * G[t+1], where done[t] = 1 marks the
-last step of an episode.
+G[t] = r[t] + gamma * G[t+1], except that the sum restarts after a step whose
+done flag is set (the last step of an episode): there G[t] = r[t].
 """
 
 import torch
@@ -15,19 +15,20 @@ class Model(nn.Module):
         self.gamma = gamma
 
     def forward(self, rewards: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
-        # rewards, dones: (envs, steps)
+        # rewards: (envs, steps) float; dones: (envs, steps) bool
         steps = rewards.shape[1]
+        not_done = (~dones).to(rewards.dtype)
         returns = torch.empty_like(rewards)
         running = torch.zeros_like(rewards[:, 0])
         for t in range(steps - 1, -1, -1):
-            running = rewards[:, t] + self.gamma * (1.0 - dones[:, t]) * running
+            running = rewards[:, t] + self.gamma * not_done[:, t] * running
             returns[:, t] = running
         return returns
 
 
 def get_inputs(envs, steps):
     rewards = torch.randn(envs, steps)
-    dones = (torch.rand(envs, steps) < 0.05).float()
+    dones = torch.rand(envs, steps) < 0.05
     return [rewards, dones]
 
 

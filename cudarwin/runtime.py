@@ -541,10 +541,31 @@ def normalize_arch(arch: str) -> str:
 def _check_options(options: Sequence[str]) -> tuple[str, ...]:
     if isinstance(options, str) or not all(isinstance(o, str) for o in options):
         raise CudarwinError(f"options must be a sequence of strings, got {options!r}", hint='e.g. ("--use_fast_math",)')
-    for opt in options:
-        if re.match(r"-(-gpu-architecture|arch)\b", opt):
-            raise CudarwinError(f"option {opt!r} is not allowed: cudarwin picks the architecture")
     return tuple(options)
+
+
+_ARCH_OPTION = re.compile(r"-(?:-gpu-architecture|arch)\b")
+
+
+def _resolve_arch(arch: str, options: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The architecture to compile for, and the options without an arch flag.
+
+    The target is the GPU's (or the caller's) architecture; an option may
+    only add the arch-specific suffix to it (``-arch=sm_90a`` on sm_90, for
+    wgmma/TMA), never pick another GPU.
+    """
+    flags = [o for o in options if _ARCH_OPTION.match(o)]
+    rest = tuple(o for o in options if not _ARCH_OPTION.match(o))
+    if not flags:
+        return arch, rest
+    value = flags[0].partition("=")[2]
+    if len(flags) > 1 or not value:
+        raise CudarwinError(f"give at most one architecture option, as -arch=sm_XYa; got {flags}")
+    wanted = normalize_arch(value)
+    if wanted.rstrip("af") != arch.rstrip("af"):
+        raise CudarwinError(f"option {flags[0]!r} asks for {wanted}, but the target is {arch}",
+                            hint="an option may only add the a/f suffix to the target architecture")
+    return wanted, rest
 
 
 def _nvrtc_options(arch: str, options: tuple[str, ...]) -> list[str]:
@@ -672,7 +693,8 @@ def compile_cuda(
     unless ``cache`` is False.
     """
     start = time.perf_counter()
-    arch, opts, name = normalize_arch(arch), _check_options(options), name or DEFAULT_NAME
+    arch, opts = _resolve_arch(normalize_arch(arch), _check_options(options))
+    name = name or DEFAULT_NAME
     key = _cache_key(source, opts, arch, name)
     hit = _memory_cache.get(key) if cache else None
     if hit is not None:
@@ -1054,6 +1076,8 @@ def load_cuda(source: str, *, options: Sequence[str] = (), name: str | None = No
 
     ``options`` are extra NVRTC options (e.g. ``"--use_fast_math"``); the
     architecture, ``--std=c++17`` and the CUDA include paths are added.
+    ``"-arch=sm_90a"`` (the GPU's own architecture plus ``a``) turns on
+    arch-specific instructions such as wgmma.
     ``name`` names the program in compiler messages (default candidate.cu).
     Compiled once per source, options and GPU architecture; later calls and
     later processes reuse the cached cubin. In record mode nothing is

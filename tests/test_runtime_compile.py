@@ -94,10 +94,22 @@ def test_options_are_passed_to_nvrtc():
         compile_cuda(src, options=("-DSCALE=BOGUS",))
 
 
-@pytest.mark.parametrize("options", ["--use_fast_math", ("-arch=sm_80",), ("--gpu-architecture=sm_80",), (1,)])
+@pytest.mark.parametrize(
+    "options", ["--use_fast_math", ("-arch=sm_80",), ("--gpu-architecture=sm_100a",), ("-arch",), (1,)])
 def test_bad_options_raise(options):
     with pytest.raises(CudarwinError, match="option"):
-        compile_cuda(RELU, options=options)
+        compile_cuda(RELU, arch="sm_90", options=options)
+
+
+ARCH_SPECIFIC = 'extern "C" __global__ void k(float* y) {\n#ifndef __CUDA_ARCH_FEAT_SM90_ALL\n#error needs sm_90a\n#endif\n}\n'
+
+
+def test_arch_option_may_add_the_arch_specific_suffix():
+    with pytest.raises(CudaCompileError, match="needs sm_90a"):
+        compile_cuda(ARCH_SPECIFIC, arch="sm_90")
+    out = compile_cuda(ARCH_SPECIFIC, arch="sm_90", options=("-arch=sm_90a",))
+    assert out.arch == "sm_90a"
+    assert out.key == compile_cuda(ARCH_SPECIFIC, arch="sm_90a").key
 
 
 def test_bad_arch_raises():

@@ -20,6 +20,7 @@ inside the tolerance could be dropped by a candidate and still pass.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -127,49 +128,59 @@ class _Runner:
 def _check_shape(task: Task, index: int, device: str, seed: int) -> ShapeAdmission:
     shape = task.shapes[index]
     module = import_task(task)
-    model = make_model(module, shape, seed=seed, device=device)
+    run = _Runner(task, make_model(module, shape, seed=seed, device=device), device)
     inputs = make_inputs(module, shape, seed=seed, device=device)
-    run = _Runner(task, model, device)
 
-    used = _clone(inputs)
-    cpu = str(device) == "cpu"
-    start = time.perf_counter()
-    try:
-        with _deadline(TOO_SLOW_S if cpu else 0.0):
-            ref = run(used, copy=False)
-    except _TooSlow:
-        ref = None
-    forward_s = time.perf_counter() - start
-    result = ShapeAdmission(index, shape, forward_s=forward_s)
-    if ref is None or (cpu and forward_s > TOO_SLOW_S):
+    used = _clone(inputs)  # the first forward gets these themselves, to catch in-place writes
+    ref, forward_s = _first_forward(run, used, limit=TOO_SLOW_S if str(device) == "cpu" else math.inf)
+    if ref is None:
         msg = f"one forward took {forward_s:.0f} s or more: too slow for a CPU admission check; add a smaller shape"
-        return _with(result, problems=[msg])
+        return ShapeAdmission(index, shape, (msg,), forward_s=forward_s)
     problems = _output_problems(ref)
     if problems:
-        return _with(result, problems=problems)
+        return ShapeAdmission(index, shape, tuple(problems), forward_s=forward_s)
     if _change(inputs, used, 0.0, 0.0) > 0:
         problems.append("forward modifies its inputs in place")
-    tol = _tolerance(task, ref)
 
+    other = make_inputs(module, shape, seed=seed + 1, device=device)
+    tol = _tolerance(task, ref)
+    problems += _behaviour_problems(run, ref, inputs, other, tol)
+    input_problems, input_notes, n_inputs = _input_dependence(run, ref, inputs, other, tol, seed)
+    param_problems, param_notes, n_params = _param_dependence(run, ref, inputs, tol, seed)
+    return ShapeAdmission(
+        index,
+        shape,
+        tuple(problems + input_problems + param_problems),
+        tuple(input_notes + param_notes),
+        forward_s=forward_s,
+        inputs_checked=n_inputs,
+        params_checked=n_params,
+    )
+
+
+def _first_forward(run: _Runner, inputs: list, *, limit: float) -> tuple[Any, float]:
+    """The reference output (None when it ran past ``limit`` seconds) and its wall time."""
+    start = time.perf_counter()
+    try:
+        with _deadline(limit):
+            out = run(inputs, copy=False)
+    except _TooSlow:
+        out = None
+    seconds = time.perf_counter() - start
+    return (None if seconds > limit else out), seconds
+
+
+def _behaviour_problems(run: _Runner, ref: Any, inputs: list, other: list, tol: tuple[float, float]) -> list[str]:
+    """Determinism, and whether the output varies with the input draw at all."""
+    problems = []
     again = run(inputs, restore=False)  # from the state the first forward left behind
     if _change(ref, again, DETERMINISM_TOL, DETERMINISM_TOL) > 1:
         problems.append("not deterministic: a second forward on identical inputs gives a different output")
-
-    other = make_inputs(module, shape, seed=seed + 1, device=device)
     if _change(inputs, other, 0.0, 0.0) == 0:
         problems.append("get_inputs returns the same data for every seed; draw inputs at random")
     elif _change(ref, run(other), *tol) <= 1:
         problems.append("near-constant output: two random input draws give the same output")
-
-    input_problems, notes, n_inputs = _input_dependence(run, ref, inputs, other, tol, seed)
-    param_problems, param_notes, n_params = _param_dependence(run, ref, inputs, tol, seed)
-    return _with(
-        result,
-        problems=problems + input_problems + param_problems,
-        notes=notes + param_notes,
-        inputs_checked=n_inputs,
-        params_checked=n_params,
-    )
+    return problems
 
 
 class _TooSlow(BaseException):
@@ -184,7 +195,8 @@ def _deadline(seconds: float) -> Iterator[None]:
     A forward that loops in Python stops at the deadline; one long native op
     finishes first and is then reported by its measured time.
     """
-    usable = seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    main_thread = threading.current_thread() is threading.main_thread()
+    usable = 0 < seconds < math.inf and hasattr(signal, "setitimer") and main_thread
     if not usable:
         yield
         return
@@ -201,14 +213,8 @@ def _deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _with(result: ShapeAdmission, *, problems: list[str], notes: list[str] = (), **counts: int) -> ShapeAdmission:
-    return ShapeAdmission(
-        result.index, result.shape, tuple(problems), tuple(notes), result.forward_s, **counts  # type: ignore[arg-type]
-    )
-
-
 def _output_problems(out: Any) -> list[str]:
-    leaves = list(_leaves(out)) if isinstance(out, (tuple, list)) else [((), out)]
+    leaves = list(_leaves(out))
     if not leaves:
         return ["forward returns an empty tuple"]
     problems = []
@@ -264,7 +270,8 @@ def _param_dependence(
         checked += 1
         out = run(inputs, tweak=lambda t=tensor, n=noise: t.data.add_(n))
         if _change(ref, out, *tol) <= 1:
-            problems.append(f"output does not depend on {kind} {name} {tuple(tensor.shape)}: perturbing it changes nothing")
+            what = f"{kind} {name} {tuple(tensor.shape)}"
+            problems.append(f"output does not depend on {what}: perturbing it changes nothing")
     run.model.load_state_dict(run.state)
     return problems, notes, checked
 
@@ -308,7 +315,7 @@ def _noise_like(tensor: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def _tolerance(task: Task, ref: Any) -> tuple[float, float]:
-    dtypes = [t.dtype for _, t in _leaves(ref) if isinstance(t, torch.Tensor)] if isinstance(ref, (tuple, list)) else [ref.dtype]
+    dtypes = [t.dtype for _, t in _leaves(ref) if isinstance(t, torch.Tensor)]
     atol, rtol = max((CHANGE_TOLERANCE.get(d, (0.0, 0.0)) for d in dtypes), default=(0.0, 0.0))
     return (
         task.meta.atol if task.meta.atol is not None else atol,
@@ -319,8 +326,7 @@ def _tolerance(task: Task, ref: Any) -> tuple[float, float]:
 def _change(a: Any, b: Any, atol: float, rtol: float) -> float:
     """Largest change between two values, in units of ``atol + rtol*|a|``
     (structures differing, or any change with zero tolerance, give inf)."""
-    left = list(_leaves(a)) if isinstance(a, (list, tuple)) else [((), a)]
-    right = list(_leaves(b)) if isinstance(b, (list, tuple)) else [((), b)]
+    left, right = list(_leaves(a)), list(_leaves(b))
     if [p for p, _ in left] != [p for p, _ in right]:
         return float("inf")
     worst = 0.0

@@ -170,7 +170,7 @@ def _meta_value(key: str, value: Any, file: Path, line: int | None, shapes: tupl
     if key in ("atol", "rtol"):
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (value >= 0 and math.isfinite(value)):
+        if not _is_number(value) or not (value >= 0 and math.isfinite(value)):
             raise bad()
         return float(value)
     if key == "backward":
@@ -201,12 +201,16 @@ def _check_cost(key: str, fn: Callable[..., Any], file: Path, line: int | None, 
             raise TaskError(
                 f"META[{key!r}](**SHAPES[{index}]) raised {type(err).__name__}: {err}", path=file, line=line
             ) from None
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        if not _is_number(value) or not value >= 0:
             raise TaskError(
                 f"META[{key!r}](**SHAPES[{index}]) must return a non-negative number, got {value!r}",
                 path=file,
                 line=line,
             )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _describe(value: Any) -> str:

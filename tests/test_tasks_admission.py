@@ -41,7 +41,9 @@ def test_ignored_input_is_the_only_problem() -> None:
     assert report.shapes[0].inputs_checked == 2
 
 
-WELL_POSED = sorted(p.relative_to(FIXTURES).as_posix() for d in ("good", "kernelbench") for p in (FIXTURES / d).glob("*.py"))
+WELL_POSED = sorted(
+    p.relative_to(FIXTURES).as_posix() for folder in ("good", "kernelbench") for p in (FIXTURES / folder).glob("*.py")
+)
 
 
 @pytest.mark.parametrize("name", WELL_POSED)

@@ -63,7 +63,9 @@ def test_validate_all_shapes(capsys: pytest.CaptureFixture[str]) -> None:
     assert "(shape 0,1," in capsys.readouterr().out
 
 
-def test_validate_cuda_without_gpu_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_cuda_without_gpu_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

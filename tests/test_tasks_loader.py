@@ -126,6 +126,9 @@ def test_missing_file_is_task_error(tmp_path: Path) -> None:
         ("META = dict(bytes=lambda **s: -1)", ["bytes", "non-negative"]),
         ("META = 'norm'", ["META must be a dict"]),
         ("get_init_inputs = 3", ["get_init_inputs", "function"]),
+        ("del SHAPES", ["default shape {}", "missing a required argument: 'n'"]),
+        ("import sys\nsys.exit(3)", ["SystemExit: 3"]),
+        ("META = dict(extra=dict(note=[1, 2]))", ["extra", "dict of strings"]),
     ],
 )
 def test_contract_violations(tmp_path: Path, snippet: str, words: list[str]) -> None:
@@ -141,7 +144,8 @@ def test_contract_violations(tmp_path: Path, snippet: str, words: list[str]) -> 
 def test_kwargs_function_accepts_any_shape_key(tmp_path: Path) -> None:
     path = tmp_path / "task.py"
     text = GOOD_TASK.replace("def get_inputs(n, d):", "def get_inputs(n, d, **extra):")
-    path.write_text(text.replace("lambda n, d:", "lambda n, d, **_:") + "\nSHAPES = [dict(n=2, d=3, dtype='float32')]\n")
+    text = text.replace("lambda n, d:", "lambda n, d, **_:")
+    path.write_text(text + "\nSHAPES = [dict(n=2, d=3, dtype='float32')]\n")
     assert load_task(path).shapes == ({"n": 2, "d": 3, "dtype": "float32"},)
 
 

@@ -60,6 +60,8 @@ svg.spark { display:block; }
 .step.best { border-color:var(--good); box-shadow:0 0 0 1px var(--good) inset; }
 .arrow { color:var(--muted); }
 .muted { color:var(--muted); }
+details + details { margin-top:10px; }
+details summary { cursor:pointer; padding:4px 0; }
 details pre { background:#f3f4f6; padding:12px; border-radius:8px; overflow:auto; font-size:12px; }
 dl.defs { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; font-size:13.5px; margin:0; }
 dl.defs dt { font-weight:600; } dl.defs dd { margin:0; color:#374151; }
@@ -267,6 +269,21 @@ def _cost_chart(data: "ReportData") -> str:
     return plots.scatter(series, x_label="LLM cost spent on the task (USD)", y_label="best speedup vs eager (log)")
 
 
+def _lineage_chain(run: RunData, r: TaskResult) -> str:
+    steps = lineage(run, r.task, r.best_candidate)
+    pills = []
+    for i, step in enumerate(steps):
+        best = " best" if i == len(steps) - 1 else ""
+        outcome = f.speedup(step.speedup_eager) if step.status == "accepted" else (step.reason_codes or step.status)
+        pills.append(
+            f'<span class="step {_e(step.status)}{best}" title="{_e(step.candidate_id)}">gen {step.generation}'
+            f' · <span class="mono">{_e(f.short_id(step.candidate_id))}</span> · {_e(outcome)}'
+            f' <span class="muted">{_e(step.model or step.proposer)}</span></span>'
+        )
+    chain = '<span class="arrow">→</span>'.join(pills)
+    return f'<div><strong>{_e(r.task)}</strong><div class="lineage">{chain}</div></div>'
+
+
 def _lineages(data: "ReportData") -> str:
     runs = {r.label: r for r in data.runs}
     parts = []
@@ -274,22 +291,12 @@ def _lineages(data: "ReportData") -> str:
         solved = [r for r in data.results if r.run == s.run and r.policy == s.policy and r.solved]
         if not solved:
             continue
-        parts.append(f"<h3>{_e(s.run)} {pill(s.policy)}</h3>")
-        for r in solved:
-            steps = lineage(runs[s.run], r.task, r.best_candidate)
-            pills = []
-            for i, step in enumerate(steps):
-                best = " best" if i == len(steps) - 1 else ""
-                outcome = f.speedup(step.speedup_eager) if step.status == "accepted" else (
-                    step.reason_codes or step.status)
-                who = step.model or step.proposer
-                pills.append(
-                    f'<span class="step {_e(step.status)}{best}" title="{_e(step.candidate_id)}">gen {step.generation}'
-                    f' · <span class="mono">{_e(f.short_id(step.candidate_id))}</span> · {_e(outcome)}'
-                    f' <span class="muted">{_e(who)}</span></span>'
-                )
-            chain = '<span class="arrow">→</span>'.join(pills)
-            parts.append(f'<div><strong>{_e(r.task)}</strong><div class="lineage">{chain}</div></div>')
+        chains = "".join(_lineage_chain(runs[s.run], r) for r in solved)
+        is_open = " open" if len(solved) <= 12 else ""  # long runs start folded
+        parts.append(
+            f"<details{is_open}><summary><strong>{_e(s.run)}</strong> {pill(s.policy)} "
+            f"<span class='muted'>{len(solved)} tasks</span></summary>{chains}</details>"
+        )
     return "".join(parts) or '<p class="muted">No task has a verified kernel yet.</p>'
 
 

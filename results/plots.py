@@ -69,7 +69,7 @@ def linear_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     return ticks
 
 
-LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100, 200, 500, 1000)
+LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
@@ -296,6 +296,7 @@ def scatter(
     body = _y_axis(ys, log_ticks(y_lo, y_hi), left, WIDTH - right) + _x_axis(xs, linear_ticks(0, x_hi), top, h - bottom)
     if ref_y is not None:
         body.append(_line(left, ys(ref_y), WIDTH - right, ys(ref_y), INK, 1, "4 3"))
+    labelled = len(pts) <= 25  # beyond that, names only on hover
     for si, (name, ps) in enumerate(series.items()):
         for x, y, label in ps:
             body.append(
@@ -303,7 +304,8 @@ def scatter(
                 f'stroke="white" stroke-width="1"><title>{escape(f"{name}, {label}: {y:.2f}x at ${x:.3f}")}</title>'
                 "</circle>"
             )
-            body.append(_text(xs(x) + 7, ys(y) + 4, label, "start", MUTED, 10))
+            if labelled:
+                body.append(_text(xs(x) + 7, ys(y) + 4, label, "start", MUTED, 10))
     body.append(_text((left + WIDTH - right) / 2, h - 8, x_label, "middle", MUTED, 11))
     body.append(_text(14, top + (h - top - bottom) / 2, y_label, "middle", MUTED, 11,
                       f' transform="rotate(-90 14 {top + (h - top - bottom) / 2:.1f})"'))  # fmt: skip

@@ -46,7 +46,7 @@ CHANGE_TOLERANCE: dict[torch.dtype, tuple[float, float]] = {
     torch.bfloat16: (2e-2, 2e-2),
 }
 
-Path_ = tuple[int | str, ...]  # where a tensor sits in the nested inputs
+LeafPath = tuple[int | str, ...]  # where a tensor sits in the nested inputs
 
 
 @dataclass(frozen=True)
@@ -360,7 +360,7 @@ def _wide(x: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------- nested inputs/outputs
 
 
-def _leaves(value: Any, prefix: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+def _leaves(value: Any, prefix: LeafPath = ()) -> Iterator[tuple[LeafPath, Any]]:
     """(path, leaf) for every leaf of nested lists, tuples and dicts."""
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
@@ -372,7 +372,7 @@ def _leaves(value: Any, prefix: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
         yield prefix, value
 
 
-def _replace(value: Any, path: Path_, new: Any) -> Any:
+def _replace(value: Any, path: LeafPath, new: Any) -> Any:
     if not path:
         return new
     head, rest = path[0], path[1:]
@@ -394,5 +394,5 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def _label(path: Path_) -> str:
+def _label(path: LeafPath) -> str:
     return ".".join(str(p) for p in path)

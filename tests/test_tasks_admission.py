@@ -141,3 +141,37 @@ def test_endless_forward_is_interrupted(tmp_path: Path, monkeypatch: pytest.Monk
     report = check_admission(load_task(path))
     assert not report.ok and "too slow" in report.problems[0]
     assert report.shapes[0].forward_s is not None and report.shapes[0].forward_s < 5
+
+
+FIXED_INDEX_TASK = """
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x, index, mask):
+        return x[index] * MASK_USE
+
+
+def get_inputs():
+    index = torch.tensor([0, 5, 3, 3, 1, 7])  # the same every draw: admission must redraw it in range
+    mask = torch.tensor([[True, False, True, True]] * 6)
+    return [torch.randn(8, 4), index, mask]
+
+
+def get_init_inputs():
+    return []
+"""
+
+
+@pytest.mark.parametrize(("mask_use", "ok"), [("mask", True), ("1.0", False)])
+def test_fixed_integer_and_boolean_inputs_are_redrawn_in_range(tmp_path: Path, mask_use: str, ok: bool) -> None:
+    path = tmp_path / "gather_rows.py"
+    path.write_text(FIXED_INDEX_TASK.replace("MASK_USE", mask_use))
+    report = check_admission(load_task(path))
+    assert report.shapes[0].inputs_checked == 3
+    assert report.ok is ok
+    if not ok:
+        assert report.problems == (
+            "shape 0 {}: output does not depend on input 2 (6, 4): redrawing it changes nothing",
+        )

@@ -111,17 +111,34 @@ def _merge(a: Layout, b: Layout) -> Layout:
 
 
 def analyze(module: ModuleType, shapes: tuple[Mapping[str, Any], ...], policy: str = "strict") -> Plan:
-    """The plan for a task module across all its shapes; raises Unsupported."""
+    """The plan for a task module across all its shapes; raises Unsupported.
+
+    Literal slice bounds are first kept literal, then (if that makes the
+    shapes disagree) written relative to the sliced size."""
+    traces = [trace(module, shape) for shape in shapes or ({},)]
+    try:
+        return _analyze(traces, policy, relative=False)
+    except _ShapesDisagree:
+        try:
+            return _analyze(traces, policy, relative=True)
+        except _ShapesDisagree:
+            raise _ShapesDisagree("the traced computation differs between the task's shapes") from None
+
+
+class _ShapesDisagree(Unsupported):
+    pass
+
+
+def _analyze(traces: list[Traced], policy: str, relative: bool) -> Plan:
     plans: list[Plan] = []
-    for shape in shapes or ({},):
-        traced = trace(module, shape)
-        plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm)).run()
+    for traced in traces:
+        plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm), relative).run()
         plans.append(_with_layouts(plan, _layouts(plan, _leaf_tensors(plan, traced))))
     first = plans[0]
     layouts = [op.layout for op in first.program.operands]
     for other in plans[1:]:
         if _with_layouts(other, tuple(layouts)) != first and _strip(other) != _strip(first):
-            raise Unsupported("the traced computation differs between the task's shapes")
+            raise _ShapesDisagree("the traced computation differs between the task's shapes")
         layouts = [_merge(a, op.layout) for a, op in zip(layouts, other.program.operands)]
     return _with_layouts(first, tuple(layouts))
 

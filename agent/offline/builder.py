@@ -20,6 +20,7 @@ from cudarwin.agent.offline.ir import (
     Const,
     Load,
     Operand,
+    Output,
     Program,
     Reduce,
     ReduceCount,
@@ -51,6 +52,8 @@ class ProgramBuilder:
 
     def __init__(self) -> None:
         self.operand_exprs: list[str] = []
+        self.operand_ranks: dict[int, int] = {}
+        self.operand_shapes: dict[int, tuple[int, ...]] = {}
         self.scalars: list[str] = []
         self.values: list[Value] = []
         self._index: dict[Value, int] = {}
@@ -68,8 +71,10 @@ class ProgramBuilder:
         """A tensor read from Python expression ``expr`` (right-aligned to F)."""
         if expr not in self.operand_exprs:
             self.operand_exprs.append(expr)
-        idx = self._add(Load(self.operand_exprs.index(expr)))
         rank = len(shape)
+        self.operand_ranks[self.operand_exprs.index(expr)] = rank
+        self.operand_shapes[self.operand_exprs.index(expr)] = tuple(shape)
+        idx = self._add(Load(self.operand_exprs.index(expr)))
         return TVal(idx, shape, _free(shape, tuple(range(-rank, 0))))
 
     def scalar(self, expr: str) -> TVal:
@@ -120,30 +125,129 @@ class ProgramBuilder:
             fdims = tuple(f for d, f in enumerate(x.fdims) if d not in norm)
         return TVal(idx, shape, fdims)
 
+    # ------------------------------------------------------------------ slicing
+    def slice(self, x: TVal, dim: int, start: str, stop: str, new_size: int) -> TVal:
+        """``x`` sliced to ``start:stop`` along its dim ``dim``, by slicing every
+        leaf it is computed from (elementwise ops commute with slicing).
+
+        ``start``/``stop`` are Python expressions; ``{size}`` in them stands for
+        the length of the sliced dim."""
+        fd = x.fdims[dim]
+        if fd is None:
+            raise Unsupported("slicing a broadcast dimension")
+        if self.reduce_fdims and fd in self.reduce_fdims:
+            raise Unsupported("slicing along a reduced dimension")
+        memo: dict[int, int] = {}
+
+        def rebuild(k: int) -> int:
+            if k in memo:
+                return memo[k]
+            v = self.values[k]
+            if isinstance(v, Load):
+                out = self._slice_leaf(k, v.operand, fd, start, stop, new_size)
+            elif isinstance(v, Apply):
+                out = self._add(Apply(v.op, tuple(rebuild(a) for a in v.args)))
+            elif isinstance(v, Reduce):
+                out = self._add(Reduce(v.kind, rebuild(v.arg)))
+            else:
+                out = k
+            memo[k] = out
+            return out
+
+        shape = x.shape[:dim] + (new_size,) + x.shape[dim + 1 :]
+        return TVal(rebuild(x.idx), shape, x.fdims)
+
+    def _slice_leaf(self, k: int, operand: int, fd: int, start: str, stop: str, new_size: int) -> int:
+        expr, shape = self.operand_exprs[operand], self.operand_shapes[operand]
+        dim = len(shape) + fd
+        if dim < 0 or shape[dim] == 1:
+            return k  # broadcast along the sliced dim: unchanged
+        size = f"{expr}.shape[{dim}]"
+        index = ", ".join([":"] * dim + [f"{start.format(size=size)}:{stop.format(size=size)}"])
+        return self.leaf(f"{expr}[{index}]", shape[:dim] + (new_size,) + shape[dim + 1 :]).idx
+
     # ------------------------------------------------------------------ finishing
-    def build(self, out: TVal, rank_hint: int, out_view: str = "") -> Program:
-        """Freeze the program; ``rank_hint`` is the rank of F (max leaf rank)."""
-        used = [f for f in out.fdims if f is not None]
-        if used != sorted(used):
-            raise Unsupported("the output permutes dimensions")
-        rank = max([rank_hint] + [-f for f in used] + [-f for f in (self.reduce_fdims or ())])
+    def build(self, outs: list[tuple[TVal, str]], container: str = "") -> Program:
+        """Freeze the program; ``outs`` are (value, view) pairs."""
+        live = _live(self.values, [out.idx for out, _ in outs])
+        rank_hint = max([self.operand_ranks[v.operand] for k, v in enumerate(self.values)
+                         if k in live and isinstance(v, Load)], default=0)
+        fdims_all = [f for out, _ in outs for f in out.fdims if f is not None]
+        rank = max([rank_hint] + [-f for f in fdims_all] + [-f for f in (self.reduce_fdims or ())])
         reduce_dims = tuple(f + rank for f in self.reduce_fdims) if self.reduce_fdims else ()
-        out_dims = tuple(-1 if f is None else f + rank for f in out.fdims)
-        spanned = {d for d in out_dims if d >= 0}
-        every = set(range(rank))
-        if spanned != every and spanned != every - set(reduce_dims):
-            raise Unsupported("the output does not cover the iteration space (a broadcast it cannot index)")
-        return Program(
+        outputs = tuple(self._output(out, view, rank, reduce_dims) for out, view in outs)
+        program = Program(
             operands=tuple(Operand(e) for e in self.operand_exprs),
             scalars=tuple(self.scalars),
             values=tuple(self.values),
-            output=out.idx,
+            outputs=outputs,
             rank=rank,
             reduce_dims=reduce_dims,
-            out_dims=out_dims,
-            out_view=out_view,
+            container=container,
             labels=tuple(dict.fromkeys(self.labels)),
         )
+        return prune(program)
+
+    @staticmethod
+    def _output(out: TVal, view: str, rank: int, reduce_dims: tuple[int, ...]) -> Output:
+        used = [f for f in out.fdims if f is not None]
+        if used != sorted(used):
+            raise Unsupported("an output permutes dimensions")
+        dims = tuple(-1 if f is None else f + rank for f in out.fdims)
+        spanned = {d for d in dims if d >= 0}
+        every = set(range(rank))
+        if spanned != every and spanned != every - set(reduce_dims):
+            raise Unsupported("an output does not cover the iteration space (a broadcast it cannot index)")
+        return Output(out.idx, dims, view)
+
+
+def _live(values: tuple[Value, ...] | list[Value], roots: list[int]) -> set[int]:
+    live: set[int] = set()
+    todo = list(roots)
+    while todo:
+        k = todo.pop()
+        if k in live:
+            continue
+        live.add(k)
+        v = values[k]
+        if isinstance(v, Apply):
+            todo.extend(v.args)
+        elif isinstance(v, Reduce):
+            todo.append(v.arg)
+    return live
+
+
+def prune(program: Program) -> Program:
+    """Drop values, operands and scalars no output depends on; renumber."""
+    order = sorted(_live(program.values, [o.value for o in program.outputs]))
+    new_index = {old: new for new, old in enumerate(order)}
+    ops = sorted({program.values[k].operand for k in order if isinstance(program.values[k], Load)})
+    scal = sorted({program.values[k].index for k in order if isinstance(program.values[k], Scalar)})
+    op_index = {old: new for new, old in enumerate(ops)}
+    sc_index = {old: new for new, old in enumerate(scal)}
+    values: list[Value] = []
+    for k in order:
+        v = program.values[k]
+        if isinstance(v, Load):
+            v = Load(op_index[v.operand])
+        elif isinstance(v, Scalar):
+            v = Scalar(sc_index[v.index])
+        elif isinstance(v, Apply):
+            v = Apply(v.op, tuple(new_index[a] for a in v.args))
+        elif isinstance(v, Reduce):
+            v = Reduce(v.kind, new_index[v.arg])
+        values.append(v)
+    has_reduce = any(isinstance(v, Reduce) for v in values)
+    return Program(
+        operands=tuple(program.operands[k] for k in ops),
+        scalars=tuple(program.scalars[k] for k in scal),
+        values=tuple(values),
+        outputs=tuple(Output(new_index[o.value], o.dims, o.view) for o in program.outputs),
+        rank=program.rank,
+        reduce_dims=program.reduce_dims if has_reduce else (),
+        container=program.container,
+        labels=program.labels,
+    )
 
 
 def broadcast(args: tuple[TVal, ...] | list[TVal]) -> tuple[tuple[int, ...], tuple[int | None, ...]]:

@@ -41,7 +41,7 @@ class Kernel:
     defines: tuple[tuple[str, str], ...]  # (macro, Python expression): passed as -D<macro>=<value>
     setup: tuple[str, ...]  # module-level Python lines run before compiling (derived constants)
     tunables: tuple[TunableSpec, ...]
-    launch: tuple[str, ...]  # Python lines for forward; operands are _t<k>, scalars _s<k>, result `_out`
+    launch: tuple[str, ...]  # Python lines for forward; operands are _t<k>, scalars _s<k>, results _out<m>
     kind: str
 
 
@@ -54,9 +54,10 @@ def _pow2_at_least(n: int) -> int:
 
 def _params(prog: Program, extra: list[str], strided: dict[int, list[str]]) -> str:
     ins = [f"const float* __restrict__ in{k}" for k in range(len(prog.operands))]
-    strides = [f"i64 {s}" for k in sorted(strided) for s in strided[k]]
+    strides = [f"long long {s}" for k in sorted(strided) for s in strided[k]]
     scalars = [f"float s{k}" for k in range(len(prog.scalars))]
-    return ",\n    ".join(ins + ["float* __restrict__ out"] + extra + strides + scalars)
+    outs = [f"float* __restrict__ out{m}" for m in range(len(prog.outputs))]
+    return ",\n    ".join(ins + outs + extra + strides + scalars)
 
 
 def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) -> list[str]:
@@ -73,6 +74,10 @@ def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) ->
     return lines
 
 
+def _out_args(prog: Program) -> list[str]:
+    return [f"_out{m}" for m in range(len(prog.outputs))]
+
+
 def _scalar_args(prog: Program) -> list[str]:
     return [f"_s{k}" for k in range(len(prog.scalars))]
 
@@ -84,9 +89,9 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     prog = plan.program
     layouts = [op.layout for op in prog.operands]
     strided = {k: [f"st{k}_{d}" for d in range(4)] for k, lt in enumerate(layouts) if lt is Layout.STRIDED}
-    extra = ["i64 n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if strided else [])
+    extra = ["long long n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if strided else [])
     full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL]
-    body_order = deps(prog, [prog.output], set())
+    body_order = deps(prog, [o.value for o in prog.outputs], set())
     pre = [k for k in body_order if isinstance(prog.values[k], Load) and layouts[prog.values[k].operand] is Layout.SCALAR]
     pre += [k for k in body_order if not isinstance(prog.values[k], Load) and not _depends_on_elements(prog, k)]
     pre = sorted(set(pre))
@@ -118,22 +123,25 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
         "  const i64 nvec = vec_ok ? n / VEC : 0;",
         "  for (i64 w = tid; w < nvec; w += step) {",
     ]
+    outs = list(enumerate(prog.outputs))
     lines += [f"    float a{k}[VEC]; cd_load_vec(a{k}, in{k}, w);" for k in full]
-    lines += ["    float r[VEC];", "#pragma unroll", "    for (int e = 0; e < VEC; ++e) {", "      const i64 i = w * VEC + e;"]
+    lines += [f"    float r{m}[VEC];" for m, _ in outs]
+    lines += ["#pragma unroll", "    for (int e = 0; e < VEC; ++e) {", "      const i64 i = w * VEC + e;"]
     lines += index_lines("      ") + _emit(prog, body, vec_loads, "      ")
-    lines += [f"      r[e] = v{prog.output};", "    }", "    cd_store_vec(out, w, r);", "  }"]
+    lines += [f"      r{m}[e] = v{o.value};" for m, o in outs] + ["    }"]
+    lines += [f"    cd_store_vec(out{m}, w, r{m});" for m, _ in outs] + ["  }"]
     lines += ["  for (i64 i = nvec * VEC + tid; i < n; i += step) {"]
     lines += index_lines("    ") + _emit(prog, body, tail_loads, "    ")
-    lines += [f"    out[i] = v{prog.output};", "  }", "}"]
+    lines += [f"    out{m}[i] = v{o.value};" for m, o in outs] + ["  }", "}"]
 
     vec_check = " and ".join([f"_t{k}.data_ptr() % (4 * VEC) == 0" for k in full] or ["True"])
     launch = [
-        "_n = _out.numel()",
+        "_n = _out0.numel()",
         f"_vec_ok = int(VEC > 1 and {vec_check})",
         "_work = _n // VEC if _vec_ok else _n",
-        "_grid = max(1, min(-(-_work // BLOCK), _sm_count(_out) * BLOCKS_PER_SM))",
+        "_grid = max(1, min(-(-_work // BLOCK), _sm_count(_out0) * BLOCKS_PER_SM))",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + ["_out", "_n", "_vec_ok"]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_n", "_vec_ok"]
     if strided:
         strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
         launch += [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from cudarwin.agent.offline.codegen import Kernel, TunableSpec, _params, _pow2_at_least, _scalar_args
+from cudarwin.agent.offline.codegen import Kernel, TunableSpec, _out_args, _params, _pow2_at_least, _scalar_args
 from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
 from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
 
@@ -37,19 +37,21 @@ class _Passes:
         self.prog = prog
         self.per = per_element(prog)
         self.stage = stages(prog)
-        needed = deps(prog, [prog.output], set())
+        needed = deps(prog, [o.value for o in prog.outputs], set())
         self.needed = needed
         self.row_values = [k for k in needed if not self.per[k]]
         self.row_set = set(self.row_values)
         reduces = [k for k in needed if isinstance(prog.values[k], Reduce)]
         self.count = max(self.stage[k] for k in reduces)
         self.reduces = [[k for k in reduces if self.stage[k] == p + 1] for p in range(self.count)]
-        self.out_per_element = self.per[prog.output]
+        self.elem_outputs = [(m, o.value) for m, o in enumerate(prog.outputs) if self.per[o.value]]
+        self.row_outputs = [(m, o.value) for m, o in enumerate(prog.outputs) if not self.per[o.value]]
+        self.out_per_element = bool(self.elem_outputs)
 
     def body(self, p: int) -> list[int]:
         """Per-element values computed inside pass ``p`` (p == count: the output pass)."""
         if p == self.count:
-            roots = [self.prog.output]
+            roots = [v for _, v in self.elem_outputs]
         else:
             roots = [self.prog.values[k].arg for k in self.reduces[p]]  # type: ignore[union-attr]
         return deps(self.prog, roots, self.row_set)
@@ -155,7 +157,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         cache_load.update({k: v for k, v in fixed_loads.items()})
         store = {k: f"c{k}[q]" for k in cached if first_use[k] == p and k in ops_here}
         tail_load = {k: elem_load(k) for k in ops_here} | fixed_loads
-        store_out = [f"      out[(i64)rr * R + j] = v{prog.output};"] if p == ps.count else []
+        store_out = [f"      out{m}[(i64)rr * R + j] = v{v};" for m, v in ps.elem_outputs] if p == ps.count else []
         lines += ["#pragma unroll", "  for (int q = 0; q < CACHE; ++q) {", "    const int j = lane + q * TPR;",
                   "    if (j < n) {"]
         lines += _body_lines(ps, p, cache_load, store, "      ") + store_out + ["    }", "  }"]
@@ -166,8 +168,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
                 code = REDUCE_CODE[prog.values[k].kind]  # type: ignore[union-attr]
                 lines.append(f"  const float v{k} = cd_group_reduce<{code}>(acc{k}, cd_red);")
             lines += ps.row_lines(p + 1, fixed_loads)
-    if not ps.out_per_element:
-        lines.append(f"  if (active && lane == 0) out[row] = v{prog.output};")
+    lines += [f"  if (active && lane == 0) out{m}[row] = v{v};" for m, v in ps.row_outputs]
     lines.append("}")
 
     lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
@@ -179,7 +180,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         "_o0, _o1, _r, _i, _per = _g",
         "_rows = _o0 * _o1",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + ["_out", "_rows", "_r", "_o1"]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_rows", "_r", "_o1"]
     args += [f"*_per[{j}][:3]" for j in range(len(strided))] + _scalar_args(prog)
     launch += ["if _rows > 0:",
                f"    _mod.{name}(grid=(-(-_rows // _RPB),), block=(THREADS_PER_ROW * _RPB,), args=({', '.join(args)},))"]
@@ -243,7 +244,7 @@ def columns(plan: Plan, name: str) -> Kernel:
     layouts = [op.layout for op in prog.operands]
     strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}", f"si_{k}"] for k, lt in enumerate(layouts)
                if lt in (Layout.ROW, Layout.STRIDED)}
-    extra = ["i64 total", "int R", "int I", "int O1"]
+    extra = ["long long total", "int R", "int I", "int O1"]
     elem = {k: (f"__ldg(in{k} + base + (i64)r * I)" if lt is Layout.FULL else f"__ldg(in{k} + b{k} + (i64)r * sr_{k})")
             for k, lt in enumerate(layouts) if lt in (Layout.FULL, Layout.STRIDED)}
     fixed = {k: (f"__ldg(in{k})" if lt is Layout.SCALAR else f"__ldg(in{k} + b{k})")
@@ -267,13 +268,12 @@ def columns(plan: Plan, name: str) -> Kernel:
         lines += ["#pragma unroll cd_unroll", "    for (int r = 0; r < R; ++r) {"]
         lines += _body_lines(ps, p, loads, {}, "      ")
         if p == ps.count:
-            lines.append(f"      out[base + (i64)r * I] = v{prog.output};")
+            lines += [f"      out{m}[base + (i64)r * I] = v{v};" for m, v in ps.elem_outputs]
         lines.append("    }")
         if p < ps.count:
             lines += [f"    const float v{k} = acc{k};" for k in ps.reduces[p]]
             lines += ["  " + s for s in ps.row_lines(p + 1, loads)]
-    if not ps.out_per_element:
-        lines.append(f"    out[t] = v{prog.output};")
+    lines += [f"    out{m}[t] = v{v};" for m, v in ps.row_outputs]
     lines += ["  }", "}"]
 
     lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
@@ -284,9 +284,9 @@ def columns(plan: Plan, name: str) -> Kernel:
         "    raise RuntimeError('stride pattern cannot be indexed as columns')",
         "_o0, _o1, _r, _i, _per = _g",
         "_total = _o0 * _o1 * _i",
-        "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_out) * 32))",
+        "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_out0) * 32))",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + ["_out", "_total", "_r", "_i", "_o1"]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_total", "_r", "_i", "_o1"]
     args += [f"*_per[{j}]" for j in range(len(strided))] + _scalar_args(prog)
     launch += ["if _total > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
     tunables = (TunableSpec("BLOCK", 256, (64, 128, 256, 512)), TunableSpec("UNROLL", 4, (1, 2, 4, 8)))

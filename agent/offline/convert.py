@@ -105,7 +105,8 @@ def _norm_name(node: fx.Node, gm: fx.GraphModule) -> str:
 class Converter:
     """One conversion of one traced graph at one shape."""
 
-    def __init__(self, gm: fx.GraphModule, metas: dict[fx.Node, Any], policy: str, forward_args: list[str]):
+    def __init__(self, gm: fx.GraphModule, metas: dict[fx.Node, Any], policy: str, forward_args: list[str],
+                 relative_slices: bool = False):
         self.gm = gm
         self.metas = metas
         self.policy = policy
@@ -113,34 +114,38 @@ class Converter:
         self.o = L.Ops(self.b)
         self.env: dict[fx.Node, Any] = {}
         self.library: list[LibraryCall] = []
-        self.leaf_rank = 0
         self.forward_args = forward_args
+        # Slice bounds that are literal ints (an inlined `self.d`) can be written
+        # relative to the sliced size ("{size} // 2") so that one candidate serves
+        # every shape; analyze() picks the mode that agrees across shapes.
+        self.relative_slices = relative_slices
 
     # ------------------------------------------------------------------ driver
     def run(self) -> Plan:
-        out_node = None
+        out_node = next(n for n in self.gm.graph.nodes if n.op == "output")
         for node in self.gm.graph.nodes:
-            if node.op == "output":
-                out_node = node
+            if node is out_node:
                 break
             self.env[node] = self._convert(node)
-        assert out_node is not None
         result = out_node.args[0]
+        container = ""
+        results = [result]
         if isinstance(result, (tuple, list)):
-            if len(result) != 1:
-                raise Unsupported("the reference returns several outputs")
-            result = result[0]
-        value = self.env.get(result) if isinstance(result, fx.Node) else result
-        view = ""
-        if isinstance(value, Reshaped):
-            value, view = value.val, value.view
-        if not isinstance(value, TVal):
-            raise Unsupported("the reference computes nothing a kernel could do (it returns an input or a library result)")
-        meta = self.metas[result]
-        if meta.dtype != torch.float32:
-            raise Unsupported(f"output dtype {meta.dtype} (only float32 is generated)")
-        program = self.b.build(value, self.leaf_rank, view)
-        return Plan(program=program, library=tuple(self.library))
+            container, results = type(result).__name__, list(result)
+        outs: list[tuple[TVal, str]] = []
+        for r in results:
+            value = self.env.get(r) if isinstance(r, fx.Node) else r
+            view = ""
+            if isinstance(value, Reshaped):
+                value, view = value.val, value.view
+            if isinstance(value, Src) and value.expr.startswith("_lib"):
+                raise Unsupported(f"nothing to fuse after the library op {self.library[-1].op} (it is returned as is)")
+            if not isinstance(value, TVal):
+                raise Unsupported("the reference returns an input or a non-tensor unchanged")
+            if self.metas[r].dtype != torch.float32:
+                raise Unsupported(f"output dtype {self.metas[r].dtype} (only float32 is generated)")
+            outs.append((value, view))
+        return Plan(program=self.b.build(outs, container), library=tuple(self.library))
 
     def _convert(self, node: fx.Node) -> Any:
         meta = self.metas.get(node)
@@ -209,7 +214,6 @@ class Converter:
         if isinstance(v, Src):
             if v.meta.dtype != torch.float32:
                 raise Unsupported(f"tensor {v.expr} has dtype {v.meta.dtype} (only float32 is generated)")
-            self.leaf_rank = max(self.leaf_rank, v.meta.dim())
             return self.b.leaf(v.expr, tuple(v.meta.shape))
         if isinstance(v, PyVal):
             if isinstance(v.value, bool) or not isinstance(v.value, (int, float)):
@@ -370,8 +374,97 @@ class Converter:
         shape = self._shape_of(self._arg(node, 0))
         return PyVal(f"math.prod({shape.expr})", math.prod(shape.value))
 
+    def _index_expr(self, idx: Any) -> str:
+        parts = idx if isinstance(idx, tuple) else (idx,)
+        out = []
+        for p in parts:
+            if p is None:
+                out.append("None")
+            elif p is Ellipsis:
+                out.append("...")
+            elif isinstance(p, slice):
+                text = ":".join("" if x is None else self._py(x) for x in (p.start, p.stop, p.step))
+                out.append(text[:-1] if text.endswith(":") and p.step is None else text)
+            elif isinstance(p, (int, PyVal)) and not isinstance(p, bool):
+                out.append(self._py(p))
+            else:
+                raise Unsupported("op getitem with a tensor index (gather) not supported")
+        return ", ".join(out)
+
+    def _bound(self, b: Any, full: int) -> str:
+        """Python text of a slice bound; ``{size}`` is the sliced dim's length."""
+        if not self.relative_slices or isinstance(b, bool) or not isinstance(b, int):
+            return self._py(b)
+        b = b + full if b < 0 else b
+        if b == full:
+            return "{size}"
+        for den in range(1, 9):
+            if b * den % full == 0:
+                return f"{{size}} * {b * den // full} // {den}"
+        return self._py(b)
+
+    def _slice_tval(self, x: TVal, node: fx.Node, idx: Any) -> TVal:
+        """``x[..., a:b, ...]`` with one sliced dim, pushed down to the leaves."""
+        parts = idx if isinstance(idx, tuple) else (idx,)
+        if any(p is None or p is Ellipsis or not isinstance(p, slice) for p in parts):
+            raise Unsupported("op getitem on a computed value (only plain slices a:b)")
+        sliced = [(d, p) for d, p in enumerate(parts) if p != slice(None)]
+        if len(sliced) != 1 or sliced[0][1].step not in (None, 1):
+            raise Unsupported("op getitem on a computed value slicing several dims or with a step")
+        dim, sl = sliced[0]
+        start = "0" if sl.start is None else self._bound(sl.start, x.shape[dim])
+        stop = "{size}" if sl.stop is None else self._bound(sl.stop, x.shape[dim])
+        return self.b.slice(x, dim, start, stop, self.metas[node].shape[dim])
+
+    def _pieces(self, node: fx.Node, kind: str) -> Any:
+        x = self._arg(node, 0)
+        metas = self.metas[node]
+        dim = int(self._value(self._arg(node, 2, "dim", 0)))
+        arg = self._arg(node, 1, "split_size_or_sections" if kind == "split" else "chunks")
+        if isinstance(x, Src):
+            call = f"{x.expr}.{kind}({self._py(arg)}, {dim})"
+            return tuple(Src(f"{call}[{k}]", m) for k, m in enumerate(metas))
+        if not isinstance(x, TVal):
+            raise Unsupported(f"op {kind} of a {type(x).__name__}")
+        dim %= len(x.shape)
+        if kind == "chunk":
+            size = f"(-(-{{size}} // {self._py(arg)}))"
+            bounds = [(f"{k} * {size}", f"{k + 1} * {size}") for k in range(len(metas))]
+        elif isinstance(self._value(arg), (list, tuple)):
+            edges = [0]
+            for s in self._value(arg):
+                edges.append(edges[-1] + int(s))
+            bounds = [(self._bound(a, x.shape[dim]), self._bound(b, x.shape[dim])) for a, b in zip(edges, edges[1:])]
+        else:
+            full = x.shape[dim]
+            bounds = [(self._bound(min(k * arg, full), full), self._bound(min((k + 1) * arg, full), full))
+                      if isinstance(arg, int) else (f"{k} * {self._py(arg)}", f"{k + 1} * {self._py(arg)}")
+                      for k in range(len(metas))]
+        return tuple(self.b.slice(x, dim, a, b, m.shape[dim]) for (a, b), m in zip(bounds, metas))
+
+    def _op_split(self, node: fx.Node) -> Any:
+        return self._pieces(node, "split")
+
+    def _op_chunk(self, node: fx.Node) -> Any:
+        return self._pieces(node, "chunk")
+
+    def _op_narrow(self, node: fx.Node) -> Any:
+        x = self._arg(node, 0)
+        dim, start, length = (self._arg(node, 1, "dim"), self._arg(node, 2, "start"), self._arg(node, 3, "length"))
+        if isinstance(x, Src):
+            return Src(f"{x.expr}.narrow({self._py(dim)}, {self._py(start)}, {self._py(length)})", self.metas[node])
+        if not isinstance(x, TVal):
+            raise Unsupported(f"op narrow of a {type(x).__name__}")
+        d = int(self._value(dim)) % len(x.shape)
+        a = self._py(start)
+        return self.b.slice(x, d, a, f"{a} + {self._py(length)}", self.metas[node].shape[d])
+
     def _op_getitem(self, node: fx.Node) -> Any:
         obj, idx = self._arg(node, 0), self._resolve(node.args[1])
+        if isinstance(obj, Src):
+            return Src(f"{obj.expr}[{self._index_expr(idx)}]", self.metas[node])
+        if isinstance(obj, TVal):
+            return self._slice_tval(obj, node, idx)
         if isinstance(obj, ValuesOf):
             if self._value(idx) == 0:
                 return obj.val

@@ -65,7 +65,7 @@ _REDUCE: dict[ReduceKind, Callable[[Tensor, tuple[int, ...]], Tensor]] = {
 }
 
 
-def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], inputs: Sequence[Any]) -> Tensor:
+def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], inputs: Sequence[Any]) -> Any:
     """Evaluate ``plan`` as the candidate would, for ``model``'s parameters and
     the forward arguments ``inputs`` (named ``arg_names``)."""
     ns: dict[str, Any] = {"self": model, "torch": torch, "math": math, **dict(zip(arg_names, inputs))}
@@ -82,12 +82,16 @@ def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], input
         vals: list[Tensor] = []
         for v in prog.values:
             vals.append(_value(v, vals, tensors, scalars, count, full, prog.reduce_dims, dtype))
-        out = vals[prog.output].expand(_iter_shape(full, prog.reduce_dims, prog.output_reduced))
-        shape = tuple(full[d] if d >= 0 else 1 for d in prog.out_dims)
-        out = out.reshape(shape)
-        if prog.out_view:
-            out = eval(prog.out_view, {**ns, "_out": out.contiguous()})  # noqa: S307
-        return out
+        results = []
+        for o in prog.outputs:
+            out = vals[o.value].expand(_iter_shape(full, prog.reduce_dims, prog.reduced(o)))
+            out = out.reshape(tuple(full[d] if d >= 0 else 1 for d in o.dims))
+            if o.view:
+                out = eval(o.view, {**ns, "_out": out.contiguous()})  # noqa: S307
+            results.append(out)
+        if not prog.container:
+            return results[0]
+        return tuple(results) if prog.container == "tuple" else list(results)
 
 
 def _iter_shape(full: tuple[int, ...], reduce_dims: tuple[int, ...], reduced: bool) -> tuple[int, ...]:

@@ -100,17 +100,25 @@ class Operand:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One returned tensor."""
+
+    value: int  # index of the value returned
+    dims: tuple[int, ...]  # per dim of the returned tensor: the F dim it spans, or -1 for size 1
+    view: str = ""  # Python expression reshaping the contiguous result (named `_out`), if any
+
+
+@dataclass(frozen=True)
 class Program:
     """One fused kernel's worth of computation."""
 
     operands: tuple[Operand, ...]
     scalars: tuple[str, ...]  # Python expressions of float kernel arguments
     values: tuple[Value, ...]
-    output: int  # index of the value that is returned
+    outputs: tuple[Output, ...]
     rank: int  # rank of the iteration shape F
     reduce_dims: tuple[int, ...] = ()  # contiguous, ascending dims of F; () = elementwise
-    out_dims: tuple[int, ...] = ()  # per output dim: the F dim it spans, or -1 for a size-1 dim
-    out_view: str = ""  # Python expression reshaping the contiguous result `out`, if any
+    container: str = ""  # "" for one returned tensor, "tuple" or "list" for several
     labels: tuple[str, ...] = ()  # torch ops recognized, for reports ("softmax", "gelu")
 
     @property
@@ -122,10 +130,9 @@ class Program:
         """True when the reduced dims end at F's last dim (one contiguous row per reduction)."""
         return bool(self.reduce_dims) and self.reduce_dims[-1] == self.rank - 1
 
-    @property
-    def output_reduced(self) -> bool:
-        """True when the output holds one value per row instead of one per element."""
-        return bool(self.reduce_dims) and not any(d in self.reduce_dims for d in self.out_dims)
+    def reduced(self, out: Output) -> bool:
+        """True when ``out`` holds one value per row instead of one per element."""
+        return bool(self.reduce_dims) and not any(d in self.reduce_dims for d in out.dims)
 
 
 @dataclass(frozen=True)

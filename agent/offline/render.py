@@ -100,10 +100,17 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
     shapes = ", ".join(f"tuple(_t{k}.shape)" for k in range(len(prog.operands)))
     body.append(f"_F = _bshape({shapes})")
     body += [f"_s{k} = {expr}" for k, expr in enumerate(prog.scalars)]
-    out_shape = "(" + "".join(("1" if d < 0 else f"_F[{d}]") + ", " for d in prog.out_dims) + ")"
-    body.append(f"_out = torch.empty({out_shape}, device=_t0.device, dtype=torch.float32)")
+    results = []
+    for m, out in enumerate(prog.outputs):
+        shape = "(" + "".join(("1" if d < 0 else f"_F[{d}]") + ", " for d in out.dims) + ")"
+        body.append(f"_out{m} = torch.empty({shape}, device=_t0.device, dtype=torch.float32)")
+        results.append(re.sub(r"\b_out\b", f"_out{m}", out.view) if out.view else f"_out{m}")
     body += list(kernel.launch)
-    body.append(f"return {prog.out_view}" if prog.out_view else "return _out")
+    if not prog.container:
+        body.append(f"return {results[0]}")
+    else:
+        items = ", ".join(results)
+        body.append(f"return ({items},)" if prog.container == "tuple" else f"return [{items}]")
     forward = textwrap.indent("\n".join(body), " " * 8)
     return f'''"""{title}
 

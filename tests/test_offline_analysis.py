@@ -1,0 +1,229 @@
+"""The offline proposer's graph analysis, checked on CPU: each reference is
+traced into a plan, and the plan, run by the IR interpreter, must agree with
+the reference; unsupported references must be refused with a reason."""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cudarwin.agent.offline.analyze import analyze
+from cudarwin.agent.offline.builder import Unsupported
+from cudarwin.agent.offline.interpret import run_plan
+from cudarwin.agent.offline.ir import Layout
+
+
+def _module(model_cls, get_inputs, get_init_inputs=lambda **_: []) -> types.ModuleType:
+    mod = types.ModuleType("offline_case")
+    mod.Model, mod.get_inputs, mod.get_init_inputs = model_cls, get_inputs, get_init_inputs
+    return mod
+
+
+def _check(mod: types.ModuleType, shapes: list[dict], policy: str = "strict", atol: float = 1e-5):
+    plan = analyze(mod, tuple(shapes), policy)
+    names = list(inspect.signature(mod.Model.forward).parameters)[1:]
+    for shape in shapes:
+        torch.manual_seed(0)
+        model = mod.Model(*mod.get_init_inputs(**shape))
+        inputs = mod.get_inputs(**shape)
+        with torch.no_grad():
+            ref = model(*inputs)
+        got = run_plan(plan, model, names, inputs)
+        refs = ref if isinstance(ref, (tuple, list)) else [ref]
+        gots = got if isinstance(got, (tuple, list)) else [got]
+        assert len(refs) == len(gots)
+        for r, g in zip(refs, gots):
+            assert g.shape == r.shape, shape
+            torch.testing.assert_close(g, r, atol=atol, rtol=1e-5, equal_nan=True)
+    return plan
+
+
+# ----------------------------------------------------------------- references
+
+
+class Chain(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.bias = nn.Parameter(torch.randn(c, 1, 1))
+
+    def forward(self, x, scale: float):
+        y = F.gelu(x * scale + self.bias).clamp(min=-0.5, max=0.7) - torch.sigmoid(x)
+        return F.leaky_relu(y, 0.2) + F.softplus(x, beta=2.0) * F.elu(x) + F.hardswish(x) / F.mish(x).abs().add(1)
+
+
+class Softmax(nn.Module):
+    def forward(self, x):
+        return torch.softmax(x, dim=-1)
+
+
+class LogSoftmaxMid(nn.Module):
+    def forward(self, x):
+        return F.log_softmax(x, dim=1)
+
+
+class LayerNorm3d(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.ln = nn.LayerNorm(d)
+
+    def forward(self, x):
+        return self.ln(x).relu()
+
+
+class RMS(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.w
+
+
+class Stats(nn.Module):
+    def forward(self, x):
+        return torch.logsumexp(x, dim=-1) + x.var(dim=-1) - x.amax(-1) + x.norm(dim=-1)
+
+
+class MaxCols(nn.Module):
+    def forward(self, x):
+        return torch.max(x, dim=0).values
+
+
+class InstanceNorm(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.n = nn.InstanceNorm2d(c, affine=True)
+
+    def forward(self, x):
+        return self.n(x)
+
+
+class Residual(nn.Module):
+    def forward(self, x, r):
+        h = x + r
+        return h, h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6)
+
+
+class Modulate(nn.Module):
+    def forward(self, x, shift, scale):
+        normed = F.layer_norm(x, (x.shape[-1],), eps=1e-6)
+        return normed * (1 + scale[:, None, :]) + shift[:, None, :]
+
+
+class Transposed(nn.Module):
+    def forward(self, x):
+        return torch.tanh(x.t()) * 2.0
+
+
+class Flatten(nn.Module):
+    def forward(self, x):
+        return torch.relu(x).view(x.size(0), -1)
+
+
+class SplitGate(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.d = d
+        self.bias = nn.Parameter(torch.randn(2 * d))
+
+    def forward(self, x):
+        a, g = (x + self.bias).split(self.d, dim=-1)
+        return F.silu(a) * g
+
+
+class LinearGelu(nn.Module):
+    def __init__(self, k, n):
+        super().__init__()
+        self.lin = nn.Linear(k, n)
+
+    def forward(self, x):
+        return F.gelu(self.lin(x), approximate="tanh") * 0.5
+
+
+class Argmax(nn.Module):
+    def forward(self, x):
+        return torch.argmax(x, dim=1)
+
+
+class FullSum(nn.Module):
+    def forward(self, x):
+        return x / x.sum()
+
+
+class Dropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(x) + 1
+
+
+class ChannelGroups(nn.Module):
+    def forward(self, x):
+        return x - x.mean(dim=(0, 2), keepdim=True)
+
+
+def _randn(*shape):
+    return lambda **_: [torch.randn(*shape)]
+
+
+SUPPORTED = [
+    ("chain", _module(Chain, lambda **_: [torch.randn(2, 3, 4, 5) * 3, 1.5], lambda **_: [3]), [{}], "elementwise"),
+    ("softmax", _module(Softmax, lambda n, d: [torch.randn(n, d)]), [dict(n=4, d=37), dict(n=3, d=1000)], "rows"),
+    ("log_softmax_dim1", _module(LogSoftmaxMid, _randn(2, 7, 3, 5)), [{}], "columns"),
+    ("layernorm", _module(LayerNorm3d, lambda d: [torch.randn(2, 5, d)], lambda d: [d]), [dict(d=37), dict(d=64)], "rows"),
+    ("rmsnorm", _module(RMS, lambda d: [torch.randn(7, d)], lambda d: [d]), [dict(d=33)], "rows"),
+    ("row_stats", _module(Stats, _randn(6, 45)), [{}], "rows"),
+    ("max_cols", _module(MaxCols, _randn(33, 7)), [{}], "columns"),
+    ("instance_norm", _module(InstanceNorm, _randn(2, 3, 6, 7), lambda **_: [3]), [{}], "rows"),
+    ("residual_two_outputs", _module(Residual, lambda **_: [torch.randn(5, 16), torch.randn(5, 16)]), [{}], "rows"),
+    ("adaln_modulate", _module(Modulate, lambda **_: [torch.randn(2, 3, 8), torch.randn(2, 8), torch.randn(2, 8)]),
+     [{}], "rows"),
+    ("transposed_input", _module(Transposed, _randn(5, 9)), [{}], "elementwise"),
+    ("flatten_output", _module(Flatten, _randn(2, 3, 4)), [{}], "elementwise"),
+    ("split_gate", _module(SplitGate, lambda d: [torch.randn(3, 2 * d)], lambda d: [d]), [dict(d=5), dict(d=8)],
+     "elementwise"),
+]
+
+
+@pytest.mark.parametrize("name,mod,shapes,kind", SUPPORTED, ids=[c[0] for c in SUPPORTED])
+def test_plan_matches_reference(name, mod, shapes, kind):
+    plan = _check(mod, shapes)
+    assert plan.kind == kind
+
+
+def test_library_epilogue_needs_torch_ok():
+    mod = _module(LinearGelu, _randn(4, 8), lambda **_: [8, 6])
+    with pytest.raises(Unsupported, match="strict policy"):
+        analyze(mod, ({},), "strict")
+    plan = _check(mod, [{}], policy="torch-ok")
+    assert [c.op for c in plan.library] == ["Linear"]
+    assert plan.program.operands[0].expr == "_lib0" and plan.program.operands[0].layout is Layout.FULL
+
+
+def test_layouts_follow_broadcasting():
+    plan = analyze(_module(Chain, lambda **_: [torch.randn(2, 3, 4, 5), 1.5], lambda **_: [3]), ({},))
+    layouts = {op.expr: op.layout for op in plan.program.operands}
+    assert layouts == {"x": Layout.FULL, "self.bias": Layout.STRIDED}
+    assert plan.program.scalars == ("float(scale)",)
+
+
+@pytest.mark.parametrize(
+    "mod,message",
+    [
+        (_module(Argmax, _randn(3, 4)), "op argmax not supported"),
+        (_module(FullSum, _randn(3, 4)), "over all elements"),
+        (_module(Dropout, _randn(3, 4)), "dropout"),
+        (_module(ChannelGroups, _randn(2, 3, 4)), "non-adjacent"),
+    ],
+    ids=["argmax", "full_reduction", "dropout_training", "non_adjacent_dims"],
+)
+def test_unsupported_reference_is_refused(mod, message):
+    with pytest.raises(Unsupported, match=message):
+        analyze(mod, ({},))

@@ -144,6 +144,8 @@ class Archive:
 
         Nested batches join the outermost one. Other threads wait until it ends.
         """
+        if self.readonly:
+            raise CudarwinError("archive opened read-only", path=self.path)
         with self._lock:
             if self._depth == 0:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -160,8 +162,6 @@ class Archive:
                 self._conn.execute("COMMIT")
 
     def _write(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Cursor:
-        if self.readonly:
-            raise CudarwinError("archive opened read-only", path=self.path)
         with self.batch():
             return self._conn.execute(sql, params)
 

@@ -156,6 +156,8 @@ def test_readonly_archive_refuses_writes(tmp_path: Path) -> None:
         assert len(arch.evaluations("relu")) == 3
         with pytest.raises(CudarwinError, match="read-only"):
             arch.add_note("relu", "k", "m")
+        with pytest.raises(CudarwinError, match="read-only"):
+            arch.add_task(task("matmul"))
 
 
 def test_failed_batch_leaves_nothing(tmp_path: Path) -> None:

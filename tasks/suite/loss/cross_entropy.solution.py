@@ -9,13 +9,18 @@ from cudarwin.runtime import load_cuda
 _SOURCE = r'''
 #define NEG_INF __int_as_float(0xff800000)
 
+// Max that propagates NaN (fmaxf drops it), so a NaN anywhere in the row poisons it, as in torch.
+__device__ __forceinline__ float nan_max(float a, float b) {
+    return (a > b || a != a) ? a : b;
+}
+
 // A partial normaliser: m = max of the logits seen, s = sum of exp(v - m).
 struct MaxSum {
     float m, s;
 };
 
 __device__ __forceinline__ MaxSum combine(MaxSum a, MaxSum b) {
-    const float m = fmaxf(a.m, b.m);
+    const float m = nan_max(a.m, b.m);
     if (m == NEG_INF) return a;  // only -inf so far: avoid (-inf) - (-inf)
     MaxSum r;
     r.m = m;
@@ -50,7 +55,7 @@ extern "C" __global__ void cross_entropy_f32(const float* __restrict__ logits,
         for (long c = threadIdx.x; c < nvec; c += blockDim.x) {
             const float4 v = reinterpret_cast<const float4*>(xr)[c];
             MaxSum chunk;
-            chunk.m = fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w));
+            chunk.m = nan_max(nan_max(v.x, v.y), nan_max(v.z, v.w));
             chunk.s = chunk.m == NEG_INF ? 0.0f
                 : expf(v.x - chunk.m) + expf(v.y - chunk.m) + expf(v.z - chunk.m) + expf(v.w - chunk.m);
             acc = combine(acc, chunk);

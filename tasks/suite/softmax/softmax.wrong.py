@@ -14,6 +14,11 @@ from cudarwin.runtime import load_cuda
 _SOURCE = r'''
 #define NEG_INF __int_as_float(0xff800000)
 
+// Max that propagates NaN (fmaxf drops it), so a NaN anywhere in the row poisons it, as in torch.
+__device__ __forceinline__ float nan_max(float a, float b) {
+    return (a > b || a != a) ? a : b;
+}
+
 // A partial softmax normaliser: m = max of the values seen, s = sum of exp(v - m).
 struct MaxSum {
     float m, s;
@@ -21,7 +26,7 @@ struct MaxSum {
 
 // Merge two partials by rescaling both sums to the larger max (online softmax).
 __device__ __forceinline__ MaxSum combine(MaxSum a, MaxSum b) {
-    const float m = fmaxf(a.m, b.m);
+    const float m = nan_max(a.m, b.m);
     if (m == NEG_INF) return a;  // nothing but -inf seen so far: avoid (-inf) - (-inf)
     MaxSum r;
     r.m = m;
@@ -35,7 +40,7 @@ __device__ __forceinline__ MaxSum warp_combine(MaxSum a) {
         b.m = __shfl_xor_sync(0xffffffffu, a.m, offset);
         b.s = __shfl_xor_sync(0xffffffffu, a.s, offset);
         a.s = a.s + b.s;
-        a.m = fmaxf(a.m, b.m);
+        a.m = nan_max(a.m, b.m);
     }
     return a;
 }
@@ -60,7 +65,7 @@ extern "C" __global__ void softmax_f32(const float* __restrict__ x, float* __res
         for (long c = threadIdx.x; c < nvec; c += blockDim.x) {
             const float4 v = reinterpret_cast<const float4*>(xr)[c];
             MaxSum chunk;
-            chunk.m = fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w));
+            chunk.m = nan_max(nan_max(v.x, v.y), nan_max(v.z, v.w));
             chunk.s = chunk.m == NEG_INF ? 0.0f  // four masked (-inf) scores
                 : expf(v.x - chunk.m) + expf(v.y - chunk.m) + expf(v.z - chunk.m) + expf(v.w - chunk.m);
             acc = combine(acc, chunk);

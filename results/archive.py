@@ -81,7 +81,9 @@ class Archive:
         path = schema.archive_path(run_dir)
         if path.exists():
             raise CudarwinError(
-                "this run folder already has an archive", path=path, hint="resume it with Archive.open or pick a new folder"
+                "this run folder already has an archive",
+                path=path,
+                hint="resume it with Archive.open or pick a new folder",
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect(path, readonly=False)
@@ -303,7 +305,8 @@ class Archive:
     def add_note(self, task: str, kind: str, message: str) -> None:
         """Record a remark about a task, e.g. ``("softmax", "no_proposal", "op X not supported")``."""
         self._write(
-            "INSERT INTO notes (task, kind, message, created_at) VALUES (?, ?, ?, ?)", (task, kind, message, time.time())
+            "INSERT INTO notes (task, kind, message, created_at) VALUES (?, ?, ?, ?)",
+            (task, kind, message, time.time()),
         )
 
     def notes(self, task: str | None = None) -> list[Note]:

@@ -121,7 +121,8 @@ def table(header: Sequence[tuple[str, bool]], rows: Iterable[str], sortable: boo
     """A table; ``header`` is (title, numeric) pairs and ``rows`` are ready ``<tr>`` strings."""
     ths = "".join(f'<th class="num">{_e(h)}</th>' if n else f"<th>{_e(h)}</th>" for h, n in header)
     cls = ' class="sortable"' if sortable else ""
-    return f'<div class="table-wrap"><table{cls}><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    body = "".join(rows)
+    return f'<div class="table-wrap"><table{cls}><thead><tr>{ths}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _series_name(run: str, policy: str) -> str:
@@ -155,7 +156,8 @@ def _summary_table(data: "ReportData") -> str:
                ("tokens", True), ("cost", True)]  # fmt: skip
     rows = []
     for s in data.summaries:
-        cells = [f"<td>{_e(s.run)}</td><td>{pill(s.policy)}</td>", num(str(s.tasks), s.tasks), num(str(s.solved), s.solved)]
+        cells = [f"<td>{_e(s.run)}</td><td>{pill(s.policy)}</td>", num(str(s.tasks), s.tasks),
+                 num(str(s.solved), s.solved)]  # fmt: skip
         cells += [num(f.percent(s.fast(p)), s.fast(p)) for p in FAST_P]
         cells += [num(f.speedup(s.geomean_eager), s.geomean_eager, speed_style(s.geomean_eager)),
                   num(f.speedup(s.geomean_compile), s.geomean_compile, speed_style(s.geomean_compile)),

@@ -10,6 +10,7 @@ from typing import Sequence
 from . import html, markdown
 from .leaderboard import Finding, RunSummary, TaskResult, findings, leaderboard_frame, summarize, task_results
 from .load import RunData, load
+from .schema import ARCHIVE_NAME
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,22 @@ class ReportFiles:
     markdown: Path
     csv: Path
     html: Path
+
+
+def expand_run_dirs(paths: Sequence[Path]) -> list[Path]:
+    """Run folders, where a folder without an archive stands for the runs below it (e.g. a multirun sweep).
+
+    A folder with neither is kept as is, so that loading it reports the problem.
+    """
+    out: list[Path] = []
+    for path in paths:
+        if (path / ARCHIVE_NAME).is_file() or not path.is_dir():
+            out.append(path)
+            continue
+        patterns = ["/".join(["*"] * depth + [ARCHIVE_NAME]) for depth in range(1, 4)]
+        found = sorted({p.parent for pattern in patterns for p in path.glob(pattern)})
+        out.extend(found or [path])
+    return out
 
 
 def unique_labels(run_dirs: Sequence[Path]) -> list[str]:
@@ -60,8 +77,11 @@ def build(runs: Sequence[RunData], title: str = "") -> ReportData:
 
 
 def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str, title: str = "") -> ReportFiles:
-    """Load the runs and write the three report files into ``out_dir`` (created if missing)."""
-    dirs = [Path(d) for d in run_dirs]
+    """Load the runs and write the three report files into ``out_dir`` (created if missing).
+
+    A folder holding no archive itself but run folders below it (a sweep) stands for those runs.
+    """
+    dirs = expand_run_dirs([Path(d) for d in run_dirs])
     runs = [load(d, label) for d, label in zip(dirs, unique_labels(dirs))]
     data = build(runs, title)
     out = Path(out_dir)

@@ -95,12 +95,13 @@ def candidate_from_row(row: Mapping[str, Any]) -> Candidate:
 
 # ---------------------------------------------------------------------------- evaluations
 
-EVALUATION_INSERT = (
-    "INSERT INTO evaluations (task, candidate_id, status, stage, reason_codes, flag_codes, policy, device, gpu, driver, "
-    "torch_version, cuda_version, cudarwin_version, fitness, speedup_eager, speedup_compile, compile_s, "
-    "eval_json, created_at) VALUES (:task, :candidate_id, :status, :stage, :reason_codes, :flag_codes, :policy, :device, "
-    ":gpu, :driver, :torch_version, :cuda_version, :cudarwin_version, :fitness, :speedup_eager, "
-    ":speedup_compile, :compile_s, :eval_json, :created_at)"
+EVALUATION_COLUMNS = (
+    "task", "candidate_id", "status", "stage", "reason_codes", "flag_codes", "policy", "device", "gpu", "driver",
+    "torch_version", "cuda_version", "cudarwin_version", "fitness", "speedup_eager", "speedup_compile",
+    "compile_s", "eval_json", "created_at",
+)  # fmt: skip
+EVALUATION_INSERT = "INSERT INTO evaluations ({}) VALUES ({})".format(
+    ", ".join(EVALUATION_COLUMNS), ", ".join(":" + c for c in EVALUATION_COLUMNS)
 )
 
 

@@ -263,6 +263,11 @@ def test_report_command(runs: dict, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (runs["b"] / "report" / "report.html").is_file()
 
 
+def test_a_sweep_folder_stands_for_its_runs(runs: dict, tmp_path: Path) -> None:
+    files = write_report([runs["root"]], tmp_path)
+    assert {row["run"] for row in csv.DictReader(files.csv.open())} == {"model-a", "offline"}
+
+
 def test_commands_reject_bad_run_dirs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
@@ -274,7 +279,7 @@ def test_commands_reject_bad_run_dirs(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_export_command(runs: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["export", str(runs["a"]), "--best", str(tmp_path / "best"), "--trajectories", str(tmp_path / "t.jsonl")])
-    assert code == 0
+    args = ["--best", str(tmp_path / "best"), "--trajectories", str(tmp_path / "t.jsonl")]
+    assert main(["export", str(runs["a"]), *args]) == 0
     out = capsys.readouterr().out
     assert "wrote 3 kernels" in out and "wrote 10 LLM turns" in out

@@ -54,7 +54,9 @@ __all__ = ["Extraction", "compile_candidate", "compile_load_inline", "extract_cu
 
 _CANDIDATE_FILE = "candidate.py"
 _RESULT_FILE = "recorded.json"
-_LOG_LIMIT = 20_000  # characters of child output kept in an error
+_OUTPUT_FILE = "output.txt"
+_LOG_LIMIT = 20_000  # bytes of the child's output kept in an error
+_FILE_LIMIT = 64 * 1024 * 1024  # largest file the child may write
 
 # Runs in the child: import the candidate with recording on, then write what
 # was recorded. Frames outside the candidate are cut from tracebacks.
@@ -114,21 +116,60 @@ def _child_env(workdir: str) -> dict[str, str]:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the child and anything it started (it leads its own session)."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the candidate may have started children
-    except ProcessLookupError:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
 
 
-def _read_result(path: Path, output: str, returncode: int) -> tuple[tuple[RecordedSource, ...], str]:
+def _limit_file_size(pid: int) -> None:
+    # A candidate that prints or writes without end is stopped (SIGXFSZ)
+    # instead of filling the disk.
     try:
-        data = json.loads(path.read_text())
+        import resource
+
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (_FILE_LIMIT, _FILE_LIMIT))
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux: the timeout still bounds the damage
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - _LOG_LIMIT))
+            return fh.read().decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _read_result(workdir: Path, returncode: int) -> tuple[tuple[RecordedSource, ...], str]:
+    try:
+        data = json.loads((workdir / _RESULT_FILE).read_text())
     except (OSError, ValueError):
-        tail = output[-_LOG_LIMIT:].strip()
+        tail = _tail(workdir / _OUTPUT_FILE)
         return (), f"the candidate's process exited with code {returncode} before finishing its import\n{tail}".strip()
     sources = tuple(RecordedSource.from_dict(s) for s in data.get("sources", ()))
     return sources, str(data.get("error", ""))
+
+
+def _run_child(workdir: Path, timeout: float) -> tuple[int | None, bool]:
+    """Run the record-mode import; (exit code, timed out)."""
+    with (workdir / _OUTPUT_FILE).open("wb") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _CHILD, str(workdir / _RESULT_FILE), str(workdir / _CANDIDATE_FILE)],
+            cwd=workdir, env=_child_env(str(workdir)), stdin=subprocess.DEVNULL,
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        _limit_file_size(proc.pid)
+        try:
+            proc.wait(timeout=timeout)
+            return proc.returncode, False
+        except subprocess.TimeoutExpired:
+            return None, True
+        finally:
+            _kill_group(proc)  # also ends anything it left running
 
 
 def extract_cuda_sources(candidate_source: str, *, timeout: float = 60) -> Extraction:
@@ -136,26 +177,20 @@ def extract_cuda_sources(candidate_source: str, *, timeout: float = 60) -> Extra
     its top level handed to ``load_cuda`` / ``load_inline``.
 
     Runs in a fresh ``python -I`` subprocess with no GPU visible, in a private
-    temporary directory, killed after ``timeout`` seconds. Failures (an
-    exception, a timeout, an early exit) come back in ``Extraction.error``.
+    temporary directory, killed after ``timeout`` seconds (with anything it
+    started). Failures (an exception, a timeout, an early exit) come back in
+    ``Extraction.error``.
     """
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="cudarwin-extract-") as workdir:
-        cand, result = Path(workdir, _CANDIDATE_FILE), Path(workdir, _RESULT_FILE)
-        cand.write_text(candidate_source)
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _CHILD, str(result), str(cand)],
-            cwd=workdir, env=_child_env(workdir), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
+    with tempfile.TemporaryDirectory(prefix="cudarwin-extract-") as tmp:
+        workdir = Path(tmp)
+        (workdir / _CANDIDATE_FILE).write_text(candidate_source)
+        returncode, timed_out = _run_child(workdir, timeout)
+        if timed_out:
             error = f"importing the candidate took longer than {timeout:g} s and was stopped"
             return Extraction((), error, timed_out=True, seconds=time.perf_counter() - start)
-        sources, error = _read_result(result, output.decode(errors="replace"), proc.returncode)
-    error = error.replace(str(cand), _CANDIDATE_FILE)  # the temp dir means nothing to the reader
+        sources, error = _read_result(workdir, returncode or 0)
+    error = error.replace(str(workdir / _CANDIDATE_FILE), _CANDIDATE_FILE)  # temp paths mean nothing to a reader
     return Extraction(sources, error, seconds=time.perf_counter() - start)
 
 

@@ -212,3 +212,21 @@ def test_load_inline_with_real_nvcc(inline_extraction):
     broken = replace(inline_extraction[0], source="__global__ void k( {")
     ok, log = compile_mod.compile_load_inline(broken, arch="sm_90", nvcc=find_nvcc())
     assert not ok and "relu_ext.cu(1)" in log
+
+
+def test_output_of_a_dying_candidate_is_kept_and_endless_output_is_stopped():
+    out = extract_cuda_sources("print('last words', flush=True)\nimport os\nos._exit(4)\n")
+    assert "exited with code 4" in out.error and "last words" in out.error
+    start = time.perf_counter()
+    flood = extract_cuda_sources("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n", timeout=30)
+    assert not flood.ok and not flood.timed_out  # stopped by the file-size limit, not the timeout
+    assert time.perf_counter() - start < 25
+
+
+def test_processes_started_by_the_candidate_are_killed(tmp_path):
+    marker = tmp_path / "alive"
+    child = f"import time; time.sleep(1.5); open({str(marker)!r}, 'w')"
+    src = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {child!r}])\n"
+    assert extract_cuda_sources(src).ok
+    time.sleep(2.5)
+    assert not marker.exists()

@@ -150,6 +150,10 @@ def eval_config(runner: Mapping[str, Any], device: str, policy: Policy) -> Any:
     for key, value in list(extra.items()):
         if isinstance(value, list):
             extra[key] = tuple(value)
+    if isinstance(extra.get("timing"), dict):
+        from cudarwin.runner import TimingConfig
+
+        extra["timing"] = TimingConfig(**extra["timing"])
     gpus = tuple(runner.get("gpus") or ())
     if gpus:
         extra["gpus"] = gpus

@@ -73,6 +73,7 @@ class ProposalRequest:
     island: int = 0
     seed: int = 0  # for proposers that sample; the same request and seed give the same answer
     sample_index: int = 0  # distinguishes repeated identical requests (part of the LLM cache key)
+    conversation: str = ""  # names the exchange this request belongs to (for records)
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,12 @@ class Converter:
                 return PyVal(f"self.{node.target}", meta)
             return Src(f"self.{node.target}", meta)
         name = _norm_name(node, self.gm)
+        result = self._dispatch(node, name)
+        if isinstance(result, TVal) and name not in _VIEW_METHODS and name not in _NOOPS:
+            self.b.labels.append(name)
+        return result
+
+    def _dispatch(self, node: fx.Node, name: str) -> Any:
         handler = getattr(self, f"_op_{name}", None)
         if node.op == "call_module" and name in _LIBRARY_MODULES or name in _LIBRARY_FUNCS and node.op != "call_module":
             return self._library(node, name)

@@ -19,7 +19,8 @@ from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.codegen import Kernel
 from cudarwin.agent.offline.ir import Plan
 from cudarwin.agent.offline.render import render
-from cudarwin.agent.offline.tunables import parse_tunables
+from cudarwin.agent.offline.tunables import variants
+from cudarwin.agent.tunables import declared_tunables
 from cudarwin.types import Candidate, Task
 
 
@@ -95,16 +96,63 @@ def propose_offline(task: Task, policy: str = "strict") -> OfflineResult:
             if not plan.program.operands:
                 raise Unsupported("the output does not depend on any tensor")
             full = _headline(plan, module, task.shapes[0] if task.shapes else {})
+        kernel = make_kernel(plan, kernel_name(task.name, plan.kind), full)
+        labels = ", ".join(plan.program.labels) or "elementwise ops"
+        lib = "".join(f"{c.op} + " for c in plan.library)
+        title = f"{task.name}: {lib}fused {plan.kind} kernel ({labels})"
+        source = render(plan, kernel, task.source, title)
     except Unsupported as err:
         return NoProposal(f"no proposal: {err}")
-    kernel = make_kernel(plan, kernel_name(task.name, plan.kind), full)
-    labels = ", ".join(plan.program.labels) or "elementwise ops"
-    lib = "".join(f"{c.op} + " for c in plan.library)
-    title = f"{task.name}: {lib}fused {plan.kind} kernel ({labels})"
-    source = render(plan, kernel, task.source, title)
-    tunables = tuple((t.name, t.value) for t in parse_tunables(source))
+    tunables = tuple((t.name, t.value) for t in declared_tunables(source))
     note = f"offline: {plan.kind} kernel" + (f" after {lib[:-3]}" if lib else "")
     return Proposed(Candidate(source=source, proposer="offline", tunables=tunables, note=note), plan, plan.kind)
+
+
+class OfflineProposer:
+    """The built-in proposer: no network, no LLM (the default of ``cudarwin optimize``).
+
+    Translate requests get the generated candidate (plus tunable variants when
+    more than one is asked for); improve requests get tunable variants of the
+    parent; repair requests get a note, since a generated candidate has no
+    second idea. Analysis runs in a worker thread so the event loop stays free.
+    """
+
+    name = "offline"
+
+    def __init__(self, seed: int = 0, device: str = "cuda") -> None:
+        self.seed = seed
+        self.device = device
+        self._cache: dict[tuple[str, str], OfflineResult] = {}
+
+    def result_for(self, task: Task, policy: str) -> OfflineResult:
+        """``propose_offline`` memoized per task content and policy."""
+        key = (task.id, policy)
+        if key not in self._cache:
+            self._cache[key] = propose_offline(task, policy)
+        return self._cache[key]
+
+    async def propose(self, request: Any) -> list[Any]:
+        import asyncio
+
+        from cudarwin.agent.proposer import Mode, Proposal
+
+        count = max(1, int(request.count))
+        if request.mode is Mode.REPAIR:
+            return [Proposal(None, note="no proposal: the offline proposer does not repair candidates",
+                             proposer=self.name)]
+        if request.mode is Mode.IMPROVE and request.parent is not None:
+            seed = self.seed + request.seed + request.generation
+            found = variants(request.parent.candidate, count, seed=seed)
+            if not found:
+                return [Proposal(None, note="no proposal: the parent declares no untried tunable values",
+                                 proposer=self.name)]
+            return [Proposal(c, note=c.note, proposer=self.name) for c in found]
+        policy = getattr(request.policy, "value", str(request.policy))
+        result = await asyncio.to_thread(self.result_for, request.task, policy)
+        if isinstance(result, NoProposal):
+            return [Proposal(None, note=result.reason, proposer=self.name)]
+        extra = variants(result.candidate, count - 1, seed=self.seed + request.seed) if count > 1 else []
+        return [Proposal(c, note=c.note, proposer=self.name) for c in [result.candidate, *extra]]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import re
 import textwrap
 
 from cudarwin.agent.offline import layout
+from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.codegen import Kernel
 from cudarwin.agent.offline.ir import Plan
 from cudarwin.agent.offline.tunables import declaration
@@ -89,8 +90,20 @@ def forward_signature(task_source: str) -> str:
     return "self, *args"
 
 
+def _clashes(task_source: str, names: set[str]) -> set[str]:
+    tree = ast.parse(task_source)
+    assigned = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return (assigned | defined) & names
+
+
 def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
-    """The candidate file for ``plan`` using ``kernel``."""
+    """The candidate file for ``plan`` using ``kernel``; raises Unsupported when
+    the task's own module-level names clash with the candidate's."""
+    clash = _clashes(task_source, {t.name for t in kernel.tunables} | {"ModelNew", "load_cuda"})
+    if clash:
+        raise Unsupported(f"the task defines {', '.join(sorted(clash))}, a name the generated candidate needs")
     prog = plan.program
     tun = "".join(declaration(t.name, t.default, t.choices) for t in kernel.tunables)
     options = ", ".join(f'f"-D{macro}={{{expr}}}"' for macro, expr in kernel.defines)

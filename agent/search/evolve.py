@@ -38,7 +38,7 @@ class Evolve:
     async def run(self, ctx: SearchContext) -> None:
         elites = Elites(self.islands, self.archive_size)
         seeds = await first_correct(ctx, self.init_samples, self.repair_turns, island_of=lambda i: i % self.islands)
-        self._absorb(elites, [(i % self.islands, r) for i, r in enumerate(seeds)])
+        self._absorb(ctx, elites, [(i % self.islands, r) for i, r in enumerate(seeds)])
         for generation in range(1, self.generations + 1):
             if ctx.stopped:
                 return
@@ -56,7 +56,7 @@ class Evolve:
         tuned: list[Scored] = []
         if best is not None and self.autotune_per_generation and not ctx.stopped:
             tuned = await autotune_step(ctx, best, self.autotune_per_generation, generation=generation)
-        self._absorb(elites, list(zip((island for island, _ in jobs), results)))
+        self._absorb(ctx, elites, list(zip((island for island, _ in jobs), results)))
         for scored in tuned:
             elites.add(0, scored)
 
@@ -72,7 +72,7 @@ class Evolve:
             request = make_request(ctx, Mode.IMPROVE, parent=parent, inspirations=elites.inspirations(parent, self.inspirations), **common)
         return await run_chain(ctx, request, self.repair_turns)
 
-    def _absorb(self, elites: Elites, results: list[tuple[int, ChainResult]]) -> None:
+    def _absorb(self, ctx: SearchContext, elites: Elites, results: list[tuple[int, ChainResult]]) -> None:
         for island, result in results:
             ctx.seen.update(s.candidate.id for s in result.evaluated)
             for scored in result.evaluated:

@@ -27,7 +27,7 @@ from cudarwin.types import Candidate
 from . import formatting as f
 from .leaderboard import best_rows, policies
 from .load import RunData, load
-from .markdown import table
+from .markdown_report import table
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import html, markdown
+from . import html_report, markdown_report
 from .leaderboard import Finding, RunSummary, TaskResult, findings, leaderboard_frame, summarize, task_results
 from .load import RunData, load
 from .schema import ARCHIVE_NAME
@@ -88,6 +88,6 @@ def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str, title: str
     out.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(out / "leaderboard.md", out / "leaderboard.csv", out / "report.html")
     leaderboard_frame(data.results).to_csv(files.csv, index=False, float_format="%.6g")
-    files.markdown.write_text(markdown.render(data), encoding="utf-8")
-    files.html.write_text(html.render(data), encoding="utf-8")
+    files.markdown.write_text(markdown_report.render(data), encoding="utf-8")
+    files.html.write_text(html_report.render(data), encoding="utf-8")
     return files

@@ -42,11 +42,13 @@ from pathlib import Path
 from typing import Iterator
 
 from cudarwin.runtime import (
+    INSTALL_HINT,
     CudaCompileError,
     RecordedSource,
     compile_cuda,
     find_kernels,
     normalize_arch,
+    nvrtc_available,
 )
 from cudarwin.types import Candidate, CompileReport, CudarwinError, KernelInfo
 
@@ -281,7 +283,8 @@ def compile_candidate(candidate: Candidate, *, arch: str = "sm_90", timeout: flo
     Never raises for a bad candidate: import failures and compile errors come
     back as ``ok=False`` with the log. ``seconds`` is the wall time of the
     compiles (the import that finds the sources is not counted). A malformed
-    ``arch`` raises CudarwinError: that is the caller's mistake.
+    ``arch`` or a missing NVRTC raises CudarwinError: neither is the
+    candidate's fault.
     """
     arch = normalize_arch(arch)
     extraction = extract_cuda_sources(candidate.source, timeout=timeout)
@@ -289,6 +292,8 @@ def compile_candidate(candidate: Candidate, *, arch: str = "sm_90", timeout: flo
     if not extraction.ok:
         return CompileReport(ok=False, arch=arch, seconds=0.0, log=f"import failed:\n{extraction.error}".rstrip(),
                              sources=len(extraction), backend=backend)
+    if any(s.backend == "nvrtc" for s in extraction) and not nvrtc_available():
+        raise CudarwinError("compile-only needs NVRTC to compile load_cuda sources", hint=INSTALL_HINT)
     nvcc = find_nvcc() if backend == "load_inline" else None
     start = time.perf_counter()
     ok, logs, kernels = True, [], []

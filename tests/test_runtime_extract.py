@@ -133,6 +133,12 @@ def test_compile_candidate_without_cuda():
     assert report.ok and report.sources == 0 and report.kernels == ()
 
 
+def test_compile_candidate_without_nvrtc_raises_with_the_fix(monkeypatch):
+    monkeypatch.setattr(compile_mod, "nvrtc_available", lambda: False)
+    with pytest.raises(CudarwinError, match=r"pip install cudarwin\[cuda\]"):
+        compile_candidate(Candidate(fixture("literal")))
+
+
 def test_compile_candidate_rejects_a_malformed_arch():
     with pytest.raises(CudarwinError, match="unknown GPU architecture"):
         compile_candidate(Candidate("x = 1\n"), arch="ampere")

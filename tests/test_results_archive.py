@@ -43,6 +43,19 @@ def test_round_trip_of_every_record(tmp_path: Path) -> None:
     assert (tmp_path / "config.yaml").read_text() == "model: model-a\npolicy: strict\n"
 
 
+def test_round_trip_of_a_bare_rejection(tmp_path: Path) -> None:
+    from cudarwin.types import Policy, ReasonItem, Stage, Status, Verdict
+
+    bare = Evaluation(task="relu", candidate_id="abc", policy=Policy.TORCH_OK, device="cpu",
+                      verdict=Verdict(Status.REJECTED, (ReasonItem(Reason.SYNTAX_ERROR, "line 3: bad"),), Stage.STATIC))
+    with Archive.create(tmp_path, "") as arch:  # no task, no candidate, no shapes, no compile report
+        arch.add_evaluation(bare)
+        assert arch.evaluations("relu") == [bare]
+        assert arch.has_evaluation("relu", "abc") and arch.best("relu") is None
+    row = load(tmp_path).evaluations.iloc[0]
+    assert (row.status, row.stage, row.policy, row.fitness) == ("rejected", "static", "torch-ok", 0.0)
+
+
 def test_best_skips_rejected_and_findings(tmp_path: Path) -> None:
     ids = build_run_a(tmp_path)
     with Archive.open(tmp_path) as arch:

@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -728,8 +728,6 @@ def compile_cuda(
 
 
 def _replace_timing(hit: CompiledCuda, start: float, *, cached: bool) -> CompiledCuda:
-    from dataclasses import replace
-
     return replace(hit, seconds=time.perf_counter() - start, cached=cached)
 
 
@@ -947,7 +945,9 @@ class CudaModule:
         try:
             driver.launchKernel(func, *grid, *block, shared, stream, ctypes.addressof(pointers), 0)
         except driver.CUDADriverError as err:
-            raise CudaLaunchError(f"launch of kernel {name} (grid={grid}, block={block}, shared_mem={shared}) failed: {err}") from err
+            raise CudaLaunchError(
+                f"launch of kernel {name} (grid={grid}, block={block}, shared_mem={shared}) failed: {err}"
+            ) from err
 
     @staticmethod
     def _allow_shared(image: _LoadedImage, name: str, func: int, shared: int) -> None:

@@ -143,7 +143,7 @@ def eval_config(runner: Mapping[str, Any], device: str, policy: Policy) -> Any:
     from cudarwin.runner import EvalConfig
 
     known = {f.name: f for f in fields(EvalConfig)}
-    extra = dict(runner.get("eval") or {})
+    extra = {k: v for k, v in (runner.get("eval") or {}).items() if v is not None}
     unknown = set(extra) - set(known)
     if unknown:
         raise CudarwinError(f"runner.eval has unknown key(s) {sorted(unknown)}", hint=f"EvalConfig fields: {', '.join(known)}")

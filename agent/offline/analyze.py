@@ -102,7 +102,7 @@ def _layouts(plan: Plan, tensors: list[torch.Tensor]) -> tuple[Layout, ...]:
 
 
 def _with_layouts(plan: Plan, layouts: tuple[Layout, ...]) -> Plan:
-    ops = tuple(Operand(op.expr, lt) for op, lt in zip(plan.program.operands, layouts))
+    ops = tuple(Operand(op.expr, lt, op.dtype) for op, lt in zip(plan.program.operands, layouts))
     return dataclasses.replace(plan, program=dataclasses.replace(plan.program, operands=ops))
 
 

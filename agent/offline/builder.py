@@ -52,6 +52,7 @@ class ProgramBuilder:
 
     def __init__(self) -> None:
         self.operand_exprs: list[str] = []
+        self.operand_dtypes: dict[int, str] = {}
         self.operand_ranks: dict[int, int] = {}
         self.operand_shapes: dict[int, tuple[int, ...]] = {}
         self.scalars: list[str] = []
@@ -67,10 +68,12 @@ class ProgramBuilder:
             self.values.append(value)
         return self._index[value]
 
-    def leaf(self, expr: str, shape: tuple[int, ...]) -> TVal:
-        """A tensor read from Python expression ``expr`` (right-aligned to F)."""
+    def leaf(self, expr: str, shape: tuple[int, ...], dtype: str = "float32") -> TVal:
+        """A tensor read from Python expression ``expr`` (right-aligned to F),
+        converted to float on load when ``dtype`` is not float32."""
         if expr not in self.operand_exprs:
             self.operand_exprs.append(expr)
+            self.operand_dtypes[self.operand_exprs.index(expr)] = dtype
         rank = len(shape)
         self.operand_ranks[self.operand_exprs.index(expr)] = rank
         self.operand_shapes[self.operand_exprs.index(expr)] = tuple(shape)
@@ -164,7 +167,8 @@ class ProgramBuilder:
             return k  # broadcast along the sliced dim: unchanged
         size = f"{expr}.shape[{dim}]"
         index = ", ".join([":"] * dim + [f"{start.format(size=size)}:{stop.format(size=size)}"])
-        return self.leaf(f"{expr}[{index}]", shape[:dim] + (new_size,) + shape[dim + 1 :]).idx
+        new_shape = shape[:dim] + (new_size,) + shape[dim + 1 :]
+        return self.leaf(f"{expr}[{index}]", new_shape, self.operand_dtypes[operand]).idx
 
     # ------------------------------------------------------------------ finishing
     def build(self, outs: list[tuple[TVal, str]], container: str = "") -> Program:
@@ -177,7 +181,7 @@ class ProgramBuilder:
         reduce_dims = tuple(f + rank for f in self.reduce_fdims) if self.reduce_fdims else ()
         outputs = tuple(self._output(out, view, rank, reduce_dims) for out, view in outs)
         program = Program(
-            operands=tuple(Operand(e) for e in self.operand_exprs),
+            operands=tuple(Operand(e, dtype=self.operand_dtypes[k]) for k, e in enumerate(self.operand_exprs)),
             scalars=tuple(self.scalars),
             values=tuple(self.values),
             outputs=outputs,

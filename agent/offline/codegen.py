@@ -52,8 +52,21 @@ def _pow2_at_least(n: int) -> int:
 # ---------------------------------------------------------------------- shared helpers
 
 
+C_TYPES = {"float32": "float", "int64": "long long", "int32": "int", "int16": "short", "int8": "signed char",
+           "uint8": "unsigned char", "bool": "bool"}
+
+
+def ld(prog: Program, k: int, offset: str | None) -> str:
+    """C expression loading operand ``k`` at ``offset`` (None: element 0) as a float."""
+    ptr = f"in{k}" if offset is None else f"in{k} + {offset}"
+    dtype = prog.operands[k].dtype
+    if dtype == "bool":
+        return f"(*({ptr}) ? 1.0f : 0.0f)"
+    return f"__ldg({ptr})" if dtype == "float32" else f"(float)__ldg({ptr})"
+
+
 def _params(prog: Program, extra: list[str], strided: dict[int, list[str]]) -> str:
-    ins = [f"const float* __restrict__ in{k}" for k in range(len(prog.operands))]
+    ins = [f"const {C_TYPES[op.dtype]}* __restrict__ in{k}" for k, op in enumerate(prog.operands)]
     strides = [f"long long {s}" for k in sorted(strided) for s in strided[k]]
     scalars = [f"float s{k}" for k in range(len(prog.scalars))]
     outs = [f"float* __restrict__ out{m}" for m in range(len(prog.outputs))]
@@ -90,7 +103,8 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     layouts = [op.layout for op in prog.operands]
     strided = {k: [f"st{k}_{d}" for d in range(4)] for k, lt in enumerate(layouts) if lt is Layout.STRIDED}
     extra = ["long long n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if strided else [])
-    full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL]
+    full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and prog.operands[k].dtype == "float32"]
+    full_other = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and k not in full]
     body_order = deps(prog, [o.value for o in prog.outputs], set())
     pre = [k for k in body_order if isinstance(prog.values[k], Load) and layouts[prog.values[k].operand] is Layout.SCALAR]
     pre += [k for k in body_order if not isinstance(prog.values[k], Load) and not _depends_on_elements(prog, k)]
@@ -110,10 +124,11 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
             out.append(f"{indent}const i64 o{k} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
         return out
 
-    scalar_loads = {k: f"__ldg(in{k})" for k, lt in enumerate(layouts) if lt is Layout.SCALAR}
-    strided_loads = {k: f"__ldg(in{k} + o{k})" for k in strided}
-    vec_loads = {**scalar_loads, **strided_loads, **{k: f"a{k}[e]" for k in full}}
-    tail_loads = {**scalar_loads, **strided_loads, **{k: f"__ldg(in{k} + i)" for k in full}}
+    scalar_loads = {k: ld(prog, k, None) for k, lt in enumerate(layouts) if lt is Layout.SCALAR}
+    strided_loads = {k: ld(prog, k, f"o{k}") for k in strided}
+    other_loads = {k: ld(prog, k, "i") for k in full_other}
+    vec_loads = {**scalar_loads, **strided_loads, **other_loads, **{k: f"a{k}[e]" for k in full}}
+    tail_loads = {**scalar_loads, **strided_loads, **other_loads, **{k: ld(prog, k, "i") for k in full}}
     lines = [PRELUDE, _VEC_HELPERS, f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
              f"    {_params(prog, extra, strided)})", "{"]
     lines += _emit(prog, pre, scalar_loads, "  ")

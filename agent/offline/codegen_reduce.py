@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import math
 
-from cudarwin.agent.offline.codegen import Kernel, TunableSpec, _out_args, _params, _pow2_at_least, _scalar_args
+from cudarwin.agent.offline.codegen import (
+    C_TYPES,
+    Kernel,
+    TunableSpec,
+    _out_args,
+    _params,
+    _pow2_at_least,
+    _scalar_args,
+    ld,
+)
 from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
 from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
 
@@ -117,10 +126,10 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
 
     def elem_load(k: int) -> str:
         if layouts[k] is Layout.FULL:
-            return f"__ldg(p{k} + j)"
-        return f"__ldg(in{k} + b{k} + (i64)j * sr_{k})"
+            return ld(prog, k, "j").replace(f"in{k} + j", f"p{k} + j")
+        return ld(prog, k, f"b{k} + (i64)j * sr_{k}")
 
-    fixed_loads = {k: (f"__ldg(in{k})" if lt is Layout.SCALAR else f"__ldg(in{k} + b{k})")
+    fixed_loads = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
                    for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
     lines = [PRELUDE, _ROWS_HELPERS, f'extern "C" __global__ void __launch_bounds__(TPR * RPB) {name}(',
              f"    {_params(prog, extra, strided)})", "{"]
@@ -142,7 +151,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         lines.append("  const i64 o0 = rr / O1, o1 = rr % O1;")
     for k, lt in enumerate(layouts):
         if lt is Layout.FULL:
-            lines.append(f"  const float* __restrict__ p{k} = in{k} + (i64)rr * R;")
+            lines.append(f"  const {C_TYPES[prog.operands[k].dtype]}* __restrict__ p{k} = in{k} + (i64)rr * R;")
         elif k in strided:
             lines.append(f"  const i64 b{k} = o0 * so0_{k} + o1 * so1_{k};")
     lines += [f"  float c{k}[CACHE > 0 ? CACHE : 1];" for k in cached]
@@ -245,9 +254,9 @@ def columns(plan: Plan, name: str) -> Kernel:
     strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}", f"si_{k}"] for k, lt in enumerate(layouts)
                if lt in (Layout.ROW, Layout.STRIDED)}
     extra = ["long long total", "int R", "int I", "int O1"]
-    elem = {k: (f"__ldg(in{k} + base + (i64)r * I)" if lt is Layout.FULL else f"__ldg(in{k} + b{k} + (i64)r * sr_{k})")
+    elem = {k: ld(prog, k, "base + (i64)r * I" if lt is Layout.FULL else f"b{k} + (i64)r * sr_{k}")
             for k, lt in enumerate(layouts) if lt in (Layout.FULL, Layout.STRIDED)}
-    fixed = {k: (f"__ldg(in{k})" if lt is Layout.SCALAR else f"__ldg(in{k} + b{k})")
+    fixed = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
              for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
     loads = elem | fixed
     lines = [PRELUDE, _COLUMN_HELPERS, f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',

@@ -31,6 +31,11 @@ class Src:
 
     expr: str
     meta: torch.Tensor
+    as_float: bool = False  # an integer tensor the reference converts to float32
+
+
+_INT_DTYPES = {torch.int64: "int64", torch.int32: "int32", torch.int16: "int16", torch.int8: "int8",
+               torch.uint8: "uint8", torch.bool: "bool"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class ValuesOf:
 
 _VIEW_METHODS = {"view", "reshape", "flatten", "unsqueeze", "squeeze", "view_as", "reshape_as"}
 _LEAF_ONLY_VIEWS = {"permute", "transpose", "t", "expand", "expand_as", "mT", "T"}
-_NOOPS = {"contiguous", "clone", "float", "detach", "Identity", "Dropout", "Dropout1d", "Dropout2d",
+_NOOPS = {"contiguous", "clone", "detach", "Identity", "Dropout", "Dropout1d", "Dropout2d",
           "Dropout3d", "dropout", "alpha_dropout", "AlphaDropout"}
 _LIBRARY_FUNCS = {
     "linear": "torch.nn.functional.linear",
@@ -218,6 +223,8 @@ class Converter:
         if isinstance(v, TVal):
             return v
         if isinstance(v, Src):
+            if v.as_float and v.meta.dtype in _INT_DTYPES:
+                return self.b.leaf(v.expr, tuple(v.meta.shape), _INT_DTYPES[v.meta.dtype])
             if v.meta.dtype != torch.float32:
                 raise Unsupported(f"tensor {v.expr} has dtype {v.meta.dtype} (only float32 is generated)")
             return self.b.leaf(v.expr, tuple(v.meta.shape))
@@ -266,10 +273,6 @@ class Converter:
                 p, training = self._value(self._arg(node, 1, "p", 0.5)), self._value(self._arg(node, 2, "training", True))
             if training and p > 0:
                 raise Unsupported("op dropout not supported in training mode (random)")
-        if name == "float":
-            src = self._arg(node, 0)
-            if isinstance(src, Src) and src.meta.dtype != torch.float32:
-                raise Unsupported(f"op float() converting {src.meta.dtype}")
         return self._arg(node, 0)
 
     def _binary(self, node: fx.Node, op: str, name: str) -> Any:
@@ -490,6 +493,26 @@ class Converter:
     # ------------------------------------------------------------------ activations
     def _unary(self, node: fx.Node, fn: Callable[..., TVal], *args: Any) -> TVal:
         return fn(self.o, self._t(self._arg(node, 0)), *args)
+
+    def _convert_dtype(self, node: fx.Node, dtype: Any) -> Any:
+        x = self._arg(node, 0)
+        if dtype != torch.float32:
+            raise Unsupported(f"op to({dtype}) (only conversions to float32 are generated)")
+        if isinstance(x, Src) and x.meta.dtype in _INT_DTYPES:
+            return Src(x.expr, x.meta, as_float=True)
+        if isinstance(x, (Src, TVal)) and (isinstance(x, TVal) or x.meta.dtype == torch.float32):
+            return x
+        raise Unsupported(f"op to(float32) of a {type(x).__name__}")
+
+    def _op_to(self, node: fx.Node) -> Any:
+        targets = [self._resolve(a) for a in node.args[1:]] + [self._resolve(v) for v in node.kwargs.values()]
+        dtypes = [self._value(t) for t in targets if isinstance(self._value(t), torch.dtype)]
+        if len(dtypes) != 1:
+            raise Unsupported("op to() without exactly one dtype (devices and copies are not generated)")
+        return self._convert_dtype(node, dtypes[0])
+
+    def _op_float(self, node: fx.Node) -> Any:
+        return self._convert_dtype(node, torch.float32)
 
     def _op_sqrt(self, node: fx.Node) -> Any:
         if node.op == "call_function" and getattr(node.target, "__module__", "") == "math":

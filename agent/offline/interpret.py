@@ -76,7 +76,7 @@ def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], input
         tensors = [eval(op.expr, ns) for op in prog.operands]  # noqa: S307
         full = lay._bshape(*(tuple(t.shape) for t in tensors))
         ns["_F"] = full
-        dtype = tensors[0].dtype
+        dtype = torch.float32
         scalars = [float(eval(s, ns)) for s in prog.scalars]  # noqa: S307
         count = float(math.prod(full[d] for d in prog.reduce_dims))
         vals: list[Tensor] = []
@@ -101,7 +101,7 @@ def _iter_shape(full: tuple[int, ...], reduce_dims: tuple[int, ...], reduced: bo
 def _value(v: Any, vals: list[Tensor], tensors: list[Tensor], scalars: list[float], count: float,
            full: tuple[int, ...], reduce_dims: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     if isinstance(v, Load):
-        t = tensors[v.operand]
+        t = tensors[v.operand].to(dtype)
         return t.reshape((1,) * (len(full) - t.dim()) + tuple(t.shape))
     if isinstance(v, Scalar):
         return torch.tensor(scalars[v.index], dtype=dtype)

@@ -97,6 +97,7 @@ class Operand:
 
     expr: str  # Python expression that gives the tensor inside forward ("x", "self.ln.weight")
     layout: Layout = Layout.STRIDED
+    dtype: str = "float32"  # element type in memory; loads convert to float
 
 
 @dataclass(frozen=True)

@@ -275,9 +275,18 @@ def test_sigkill_mid_transaction_keeps_committed_rows(tmp_path: Path) -> None:
     assert len(run.shapes) == 6
 
 
+def _wait_for_evaluations(run_dir: Path, more_than: int, timeout: float = 30.0) -> None:
+    """Wait until the writer has committed more than ``more_than`` evaluations."""
+    deadline = time.monotonic() + timeout
+    while len(load(run_dir).evaluations) <= more_than:
+        assert time.monotonic() < deadline, "the writer committed nothing"
+        time.sleep(0.05)
+
+
 def test_sigkill_at_any_moment_keeps_evaluations_whole(tmp_path: Path) -> None:
     proc = _start_writer(tmp_path, "loop")
-    time.sleep(0.5)
+    _wait_for_evaluations(tmp_path, 3)
+    time.sleep(0.1)  # kill at an arbitrary point of the loop
     _kill(proc)
     assert _integrity_ok(tmp_path)
     run = load(tmp_path)
@@ -287,7 +296,7 @@ def test_sigkill_at_any_moment_keeps_evaluations_whole(tmp_path: Path) -> None:
     assert set(run.shapes.eval_id) == set(run.evaluations.eval_id)
     assert set(run.evaluations.candidate_id) == set(run.candidates.candidate_id)
     proc = _start_writer(tmp_path, "again", resume=True)  # the run resumes on the same archive
-    time.sleep(0.3)
+    _wait_for_evaluations(tmp_path, len(run.evaluations))
     _kill(proc)
     assert len(load(tmp_path).evaluations) > len(run.evaluations)
 
@@ -295,6 +304,7 @@ def test_sigkill_at_any_moment_keeps_evaluations_whole(tmp_path: Path) -> None:
 def test_readers_while_a_process_writes(tmp_path: Path) -> None:
     proc = _start_writer(tmp_path, "loop")
     try:
+        _wait_for_evaluations(tmp_path, 0)
         counts = []
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:

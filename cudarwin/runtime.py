@@ -834,7 +834,13 @@ class _LoadedImage:
 
     def function(self, name: str) -> int:
         if name not in self._functions:
-            self._functions[name] = _driver().moduleGetFunction(self.handle, name)
+            driver = _driver()
+            try:
+                self._functions[name] = driver.moduleGetFunction(self.handle, name)
+            except driver.CUDADriverError as err:
+                raise CudaLaunchError(
+                    f"kernel {name} is not in the compiled module ({err}); is its definition left out by #if?"
+                ) from err
         return self._functions[name]
 
 

@@ -21,7 +21,7 @@ from cudarwin.runner.timing import Primitives, TimingConfig, summarize, time_cal
 def ours(fn, inputs, cfg=TimingConfig()):
     event = torch.cuda.Event
     prims = Primitives(time.perf_counter, torch.cuda.synchronize, lambda: event(enable_timing=True),
-                       lambda s, e: s.elapsed_time(e))
+                       lambda s, e: s.elapsed_time(e), lambda e: e.synchronize())
     flush = torch.empty(cfg.flush_bytes // 4, device="cuda")
 
     def prepare(i):

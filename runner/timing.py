@@ -4,11 +4,15 @@ The method, shared by candidates and the eager / ``torch.compile`` baselines:
 
 * every call is preceded, outside the timed region, by ``prepare(i)`` (the
   harness rotates and rolls the input set and flushes the L2 cache with a
-  buffer larger than L2), then a device-wide synchronize;
-* the call is bracketed by CUDA events on the current stream, then the whole
-  device is synchronized again; the host wall time of the same span is
-  recorded too, so work hidden on another stream shows up as a gap between
-  wall and event time (REWARD_HACKS.md #3);
+  buffer larger than L2). The flush is enqueued, not waited for: while the
+  GPU clears the buffer the host enqueues the call, so host launch overhead
+  stays out of the measurement as in ``triton.testing.do_bench``;
+* the call is bracketed by CUDA events on the current stream. The host waits
+  for the end event, reads the clock, then synchronizes the whole device and
+  reads it again: the difference (the *tail*) is how long the device stayed
+  busy after the end event, i.e. work hidden on another stream or deferred
+  past the timed window (REWARD_HACKS.md #3). Honest calls have a tail of a
+  few microseconds;
 * warm-up and repetitions are by time budget, not counts; the loop stops
   early once the standard error of the mean falls below a target;
 * the result is the median with quantiles and the standard error.
@@ -48,12 +52,13 @@ class Primitives:
     synchronize: Callable[[], None] | None = None  # None on CPU
     event_factory: Callable[[], Any] | None = None  # -> object with record()
     elapsed: Callable[[Any, Any], float] | None = None  # (start, end) -> ms
+    wait_event: Callable[[Any], None] | None = None  # blocks until an event has completed
 
 
 @dataclass(frozen=True)
 class TimedRun:
     event_ms: tuple[float, ...]  # per timed call (wall clock on CPU)
-    wall_ms: tuple[float, ...]  # per timed call, host wall incl. device-wide sync
+    tail_ms: tuple[float, ...]  # per timed call: device busy after the end event (0 on CPU)
     warmup_calls: int
 
 
@@ -123,32 +128,32 @@ def time_calls(
         if warmup_calls >= cfg.max_calls:
             break
     events: list[float] = []
-    walls: list[float] = []
+    tails: list[float] = []
     measured = 0.0
     while not should_stop(events, measured, cfg):
-        prepare(i)
-        _sync(prims)
         if prims.event_factory is not None:
             start, end = prims.event_factory(), prims.event_factory()
-            w0 = prims.perf_counter()
+            prepare(i)
             start.record()
             out = call(i)
             end.record()
-            prims.synchronize()
+            prims.wait_event(end)
             w1 = prims.perf_counter()
+            prims.synchronize()
+            tails.append((prims.perf_counter() - w1) * 1e3)
             ms = prims.elapsed(start, end)
         else:
+            prepare(i)
             w0 = prims.perf_counter()
             out = call(i)
-            w1 = prims.perf_counter()
-            ms = (w1 - w0) * 1e3
+            ms = (prims.perf_counter() - w0) * 1e3
+            tails.append(0.0)
         events.append(ms)
-        walls.append((w1 - w0) * 1e3)
         measured += ms
         if on_output is not None:
             on_output(i, out)
         i += 1
-    return TimedRun(tuple(events), tuple(walls), warmup_calls)
+    return TimedRun(tuple(events), tuple(tails), warmup_calls)
 
 
 def _sync(prims: Primitives) -> None:

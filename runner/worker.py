@@ -36,11 +36,13 @@ def _capture_primitives(device: str):
     if device == "cuda":
         event_cls = torch.cuda.Event
         elapsed = torch.cuda.Event.elapsed_time
+        wait = torch.cuda.Event.synchronize
         return Primitives(
             perf_counter=time.perf_counter,
             synchronize=torch.cuda.synchronize,
             event_factory=lambda: event_cls(enable_timing=True),
             elapsed=lambda s, e: elapsed(s, e),
+            wait_event=lambda e: wait(e),
         )
     return Primitives(perf_counter=time.perf_counter)
 
@@ -338,7 +340,7 @@ class Harness:
         return {
             "ok": True,
             "event_ms": list(run.event_ms),
-            "wall_ms": list(run.wall_ms),
+            "tail_ms": list(run.tail_ms),
             "warmup_calls": run.warmup_calls,
             "checked": outs,
             "threads": self._thread_problem(before, after),

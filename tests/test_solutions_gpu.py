@@ -23,7 +23,7 @@ def evaluator() -> Iterator[object]:
         pytest.skip("needs a CUDA GPU")
     from cudarwin.runner import EvalConfig, Evaluator
 
-    with Evaluator(EvalConfig(device="cuda")) as ev:
+    with Evaluator(EvalConfig(device="cuda", baselines=(), time_candidates=False)) as ev:
         yield ev
 
 

@@ -4,9 +4,9 @@ import torch.nn as nn
 from cudarwin.runtime import load_cuda
 
 SRC = r"""
-extern "C" __global__ void spin(float* y, int n) {
-    volatile int k = 1;
-    while (k) { }
+extern "C" __global__ void spin(const float* x, float* y, int n) {
+    // volatile global reads cannot be optimized away; x[0] == x[0] for any finite x
+    while (((volatile const float*)x)[0] == ((volatile const float*)x)[0]) { }
     y[0] = 1.0f;
 }
 """
@@ -21,5 +21,5 @@ class ModelNew(nn.Module):
 
     def forward(self, x):
         y = torch.empty_like(x)
-        mod.spin(grid=(1,), block=(1,), args=(y, 1))
+        mod.spin(grid=(1,), block=(1,), args=(x, y, 1))
         return y

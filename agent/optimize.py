@@ -23,7 +23,7 @@ from cudarwin.agent.evaluation import EvalService, EvaluateFn
 from cudarwin.agent.hardware import probe_hardware
 from cudarwin.agent.llm.budget import ModelUsage
 from cudarwin.agent.llm.cache import ChainStore, SqliteCallStore
-from cudarwin.agent.llm.client import LLMClient
+from cudarwin.agent.llm.client import LLMClient, resolve_api_key
 from cudarwin.agent.llm.proposer import LLMProposer
 from cudarwin.agent.progress import ProgressView, stats_line, usage_line
 from cudarwin.agent.proposer import Proposer, close_proposer
@@ -57,6 +57,10 @@ def run_optimize(cfg: DictConfig, *, evaluator_factory: EvaluatorFactory | None 
     device = build.resolve_device(str(cfg.runner.device))
     policy = build.resolve_policy(cfg.runner.policy, device)
     tasks = build.select_tasks(build.plain(cfg.suite))
+    llm = build.plain(cfg.llm)
+    if llm.get("kind") == "chat":  # a missing API key must fail before a run folder is made
+        for spec in build.model_specs(llm):
+            resolve_api_key(spec)
     run_dir = Path(cfg.resume or cfg.run_dir or default_run_dir())
     saved = OmegaConf.merge(cfg, {"run_dir": str(run_dir), "resume": None})
     archive_exists = (run_dir / "archive.sqlite").is_file()

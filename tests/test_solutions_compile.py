@@ -10,6 +10,7 @@ CUDA source they pass to ``load_cuda`` compiles for sm_90 with NVRTC.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import inspect
 from pathlib import Path
@@ -73,19 +74,41 @@ def cuda_sources(source: str) -> list[str]:
     return found
 
 
-def nvrtc_compile(source: str, arch: str = "sm_90") -> tuple[bool, str]:
-    """Compile one CUDA source with NVRTC; returns (ok, log)."""
-    nvrtc = pytest.importorskip("cupy_backends.cuda.libs.nvrtc")
-    prog = nvrtc.createProgram(source, "candidate.cu", [], [])
-    try:
-        try:
-            nvrtc.compileProgram(prog, [f"--gpu-architecture={arch}", "--std=c++17"])
-            ok = True
-        except Exception:  # NVRTCError; the log below says why
-            ok = False
-        return ok, nvrtc.getProgramLog(prog)
-    finally:
-        nvrtc.destroyProgram(prog)
+def compile_sm90(source: str):
+    """Compile one CUDA source with NVRTC for sm_90 through the runtime candidates use."""
+    runtime = pytest.importorskip("cudarwin.runtime")
+    if not runtime.nvrtc_available():
+        pytest.skip("NVRTC is not installed")
+    return _compile_uncached_on_disk(source)
+
+
+@functools.lru_cache(maxsize=None)
+def _compile_uncached_on_disk(source: str):
+    from cudarwin.runtime import compile_cuda
+
+    return compile_cuda(source, arch="sm_90", cache=False)  # no writes to the user's cache dir
+
+
+def kernel_launches(source: str) -> list[tuple[str, int, int]]:
+    """(kernel name, number of launch args, line) of each ``<module>.<kernel>(..., args=(...))`` call
+    on a module object returned by ``load_cuda``."""
+    tree = ast.parse(source)
+    modules = {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", getattr(node.value.func, "attr", "")) == "load_cuda"
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    launches = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if isinstance(node.func.value, ast.Name) and node.func.value.id in modules:
+                args = next((k.value for k in node.keywords if k.arg == "args"), None)
+                assert isinstance(args, ast.Tuple), f"line {node.lineno}: launch args must be a tuple literal"
+                launches.append((node.func.attr, len(args.elts), node.lineno))
+    return launches
 
 
 def model_class(task: str) -> type:
@@ -133,8 +156,20 @@ def test_cuda_sources_compile_for_sm90(task: str, variant: str) -> None:
     sources = cuda_sources(candidate_path(task, variant).read_text())
     assert sources, f"{task}.{variant}.py passes no CUDA source to load_cuda"
     for source in sources:
-        ok, log = nvrtc_compile(source)
-        assert ok, f"{task}.{variant}.py does not compile:\n{log}"
+        compiled = compile_sm90(source)  # raises CudaCompileError with NVRTC's log
+        assert compiled.kernels, f"{task}.{variant}.py declares no extern \"C\" __global__ kernel"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("task", SOLVED_TASKS)
+def test_launches_match_kernel_signatures(task: str, variant: str) -> None:
+    text = candidate_path(task, variant).read_text()
+    params = {k.name: len(k.params) for src in cuda_sources(text) for k in compile_sm90(src).kernels}
+    launches = kernel_launches(text)
+    assert launches, f"{task}.{variant}.py launches no kernel"
+    for name, nargs, line in launches:
+        assert name in params, f"line {line}: no kernel named {name}"
+        assert nargs == params[name], f"line {line}: {name} takes {params[name]} arguments, launched with {nargs}"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -167,6 +202,12 @@ def test_source_extraction_resolves_names_and_literals() -> None:
     assert cuda_sources(text) == ["a", "b"]
 
 
-def test_nvrtc_reports_compile_errors() -> None:
-    ok, log = nvrtc_compile('extern "C" __global__ void k(float* y) { y[0] = undefined_name; }')
-    assert not ok and "undefined_name" in log
+def test_compile_errors_are_reported() -> None:
+    runtime = pytest.importorskip("cudarwin.runtime")
+    with pytest.raises(runtime.CudaCompileError, match="undefined_name"):
+        compile_sm90('extern "C" __global__ void k(float* y) { y[0] = undefined_name; }')
+
+
+def test_launch_extraction_counts_arguments() -> None:
+    text = "m = load_cuda(S)\ndef f(x, y):\n    m.k(grid=(1,), block=(32,), args=(x, y, 3))\n"
+    assert kernel_launches(text) == [("k", 3, 3)]

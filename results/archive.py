@@ -115,6 +115,7 @@ class Archive:
                 path=run_dir,
                 hint="pass the folder a `cudarwin optimize` run wrote",
             )
+        conn: sqlite3.Connection | None = None
         try:
             conn = _connect(path, readonly)
             version = schema.read_version(conn, path)
@@ -122,8 +123,12 @@ class Archive:
             if version < schema.SCHEMA_VERSION and readonly:
                 conn = _in_memory_copy(conn)
             schema.migrate(conn, version)
-        except sqlite3.DatabaseError as err:
-            raise CudarwinError(f"cannot read the archive ({err})", path=path) from err
+        except BaseException as err:
+            if conn is not None:
+                conn.close()
+            if isinstance(err, sqlite3.DatabaseError):
+                raise CudarwinError(f"cannot read the archive ({err})", path=path) from err
+            raise
         return cls(conn, path, readonly)
 
     def close(self) -> None:

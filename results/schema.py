@@ -186,8 +186,13 @@ def migrate(conn: sqlite3.Connection, version: int) -> int:
     """Upgrade the archive to SCHEMA_VERSION in one transaction; returns the new version."""
     if version == SCHEMA_VERSION:
         return version
-    with conn:
+    conn.execute("BEGIN IMMEDIATE")  # the connection is in autocommit mode
+    try:
         for v in range(version, SCHEMA_VERSION):
             MIGRATIONS[v](conn)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     return SCHEMA_VERSION

@@ -157,8 +157,18 @@ def test_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with Archive.open(tmp_path) as arch:  # read-write: migrated in place
         assert arch.meta()["schema_version"] == str(current + 1)
         arch.add_note("relu", "k", "m")
-    monkeypatch.setattr(schema, "MIGRATIONS", {})
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE notes ADD COLUMN half_done TEXT")
+        raise RuntimeError("migration bug")
+
     _set_version(tmp_path, current)
+    monkeypatch.setattr(schema, "MIGRATIONS", {current: broken})
+    with pytest.raises(RuntimeError, match="migration bug"):
+        Archive.open(tmp_path)
+    conn = sqlite3.connect(tmp_path / "archive.sqlite")
+    assert "half_done" not in [r[1] for r in conn.execute("PRAGMA table_info(notes)")]  # rolled back
+    conn.close()
+    monkeypatch.setattr(schema, "MIGRATIONS", {})
     with pytest.raises(CudarwinError, match="too old to migrate"):
         Archive.open(tmp_path)
 

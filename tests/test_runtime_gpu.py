@@ -66,8 +66,21 @@ extern "C" __global__ void reverse(const float* x, float* y, int n) {
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
+    """Empty disk and memory caches for each test."""
     monkeypatch.setenv(runtime.CACHE_ENV, str(tmp_path / "kernels"))
     monkeypatch.delenv(runtime.MODE_ENV, raising=False)
+    monkeypatch.setattr(runtime, "_memory_cache", {})
+    monkeypatch.setattr(runtime, "_modules", {})
+
+
+def _shared_optin_bytes() -> int:
+    props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    optin = getattr(props, "shared_memory_per_block_optin", None)
+    if optin is None:  # older torch: ask the runtime (cudaDevAttrMaxSharedMemoryPerBlockOptin)
+        from cupy_backends.cuda.api import runtime as cuda_runtime
+
+        optin = cuda_runtime.deviceGetAttribute(97, torch.cuda.current_device())
+    return int(optin)
 
 
 def _relu(mod, x, y):
@@ -145,8 +158,7 @@ def test_launch_counts_increment_per_kernel():
 
 
 def test_dynamic_shared_memory_above_48kb():
-    props = torch.cuda.get_device_properties(torch.cuda.current_device())
-    optin = getattr(props, "shared_memory_per_block_optin", 0)
+    optin = _shared_optin_bytes()
     n = 24 * 1024  # 96 KB of floats
     if optin < n * 4:
         pytest.skip(f"the GPU allows only {optin} bytes of shared memory per block")
@@ -175,6 +187,7 @@ def test_driver_refusal_is_a_launch_error():
 
 def test_cache_serves_a_new_module_after_memory_is_cleared(monkeypatch):
     first = load_cuda(RELU)
+    assert not first.compiled.cached
     monkeypatch.setattr(runtime, "_memory_cache", {})
     monkeypatch.setattr(runtime, "_modules", {})
     second = load_cuda(RELU)

@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write leaderboard.md, leaderboard.csv and a self-contained report.html. "
         "Several run folders are shown side by side (e.g. one per model).",
     )
-    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    report.add_argument(
+        "run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="a run folder, or a folder of runs (e.g. a sweep)"
+    )
     report.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
         help=f"output folder (default: RUN_DIR/report for one run, ./{DEFAULT_MULTI_OUT} for several)",

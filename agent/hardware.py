@@ -20,8 +20,9 @@ class HardwareFacts:
     shared_mem_per_block: int | None = None  # bytes, opt-in maximum where known
     l2_bytes: int | None = None
     bandwidth_gbs: float | None = None  # measured or nominal DRAM bandwidth
-    matmul_tflops: float | None = None  # measured or nominal fp32/tf32 peak
+    matmul_tflops: float | None = None  # measured or nominal matmul peak
     device: str = "cuda"  # "cuda" or "cpu"
+    measured: bool = False  # False: the peaks are the GPU model's nominal figures
 
 
 CPU_FACTS = HardwareFacts(name="CPU (no GPU)", device="cpu")
@@ -41,6 +42,9 @@ def probe_hardware(device: str, *, bandwidth_gbs: float | None = None, matmul_tf
     except Exception:  # a broken driver must not stop prompt rendering
         return CPU_FACTS
     smem = getattr(props, "shared_memory_per_block_optin", None) or getattr(props, "shared_memory_per_block", None)
+    measured = bandwidth_gbs is not None and matmul_tflops is not None
+    if not measured:
+        bandwidth_gbs, matmul_tflops = _nominal_peaks(props.name, bandwidth_gbs, matmul_tflops)
     return HardwareFacts(
         name=props.name,
         arch=f"sm_{props.major}{props.minor}",
@@ -50,4 +54,15 @@ def probe_hardware(device: str, *, bandwidth_gbs: float | None = None, matmul_tf
         bandwidth_gbs=bandwidth_gbs,
         matmul_tflops=matmul_tflops,
         device="cuda",
+        measured=measured,
     )
+
+
+def _nominal_peaks(name: str, bandwidth_gbs: float | None, matmul_tflops: float | None) -> tuple[float | None, float | None]:
+    """The runner's table of nominal ceilings (the same ones its roofline floor uses)."""
+    try:
+        from cudarwin.runner.hardware import default_ceilings
+    except ImportError:
+        return bandwidth_gbs, matmul_tflops
+    bw, peak = default_ceilings(name)
+    return bandwidth_gbs or bw / 1e9, matmul_tflops or peak / 1e12

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_DECL = re.compile(r"#\s*tunable:\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s+in\s+(\[.*\])\s*$")
+_DECL = re.compile(r"#\s*tunable:\s*([A-Za-z_]\w*)\s*(?::\s*\w+\s*)?=\s*(.+?)\s+in\s+(\[.*\])\s*$")
 
 
 @dataclass(frozen=True)

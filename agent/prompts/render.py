@@ -54,7 +54,8 @@ def render_hardware(hw: HardwareFacts) -> str:
         [
             f"- GPU: {hw.name} ({hw.arch or 'unknown arch'}), {hw.sms or 'unknown'} SMs",
             f"- Shared memory per block: {_size(hw.shared_mem_per_block)}; L2 cache: {_size(hw.l2_bytes)}",
-            f"- Memory bandwidth: {num(hw.bandwidth_gbs, 'GB/s')}; matmul peak: {num(hw.matmul_tflops, 'TFLOP/s')}",
+            f"- Memory bandwidth: {num(hw.bandwidth_gbs, 'GB/s')}; matmul peak: {num(hw.matmul_tflops, 'TFLOP/s')}"
+            + ("" if hw.measured or hw.bandwidth_gbs is None else " (nominal figures for this GPU model)"),
         ]
     )
 

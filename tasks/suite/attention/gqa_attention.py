@@ -20,7 +20,8 @@ class Model(nn.Module):
         k = k.repeat_interleave(group, dim=1)
         v = v.repeat_interleave(group, dim=1)
         s = q.shape[2]
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        # scale q before the product: keeps half-precision scores far from overflow
+        scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(-1, -2)
         future = torch.triu(torch.ones(s, s, dtype=torch.bool, device=q.device), diagonal=1)
         scores = scores.masked_fill(future, float("-inf"))
         return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v

@@ -28,7 +28,8 @@ class Model(nn.Module):
         token_keep = keep.repeat_interleave(self.block, dim=-2).repeat_interleave(self.block, dim=-1)[..., :s, :s]
         causal = torch.tril(torch.ones(s, s, dtype=torch.bool, device=q.device))
         allowed = token_keep & causal
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        # scale q before the product: keeps half-precision scores far from overflow
+        scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(-1, -2)
         scores = scores.masked_fill(~allowed, float("-inf"))
         return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 

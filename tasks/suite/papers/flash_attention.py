@@ -16,7 +16,8 @@ class Model(nn.Module):
         super().__init__()
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        # scale q before the product: keeps half-precision scores far from overflow
+        scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(-1, -2)
         return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 
 

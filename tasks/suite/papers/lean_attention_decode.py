@@ -18,7 +18,8 @@ class Model(nn.Module):
         super().__init__()
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        scores = torch.einsum("bhd,bhsd->bhs", q, k) / math.sqrt(q.shape[-1])
+        # scale q before the product: keeps half-precision scores far from overflow
+        scores = torch.einsum("bhd,bhsd->bhs", q / math.sqrt(q.shape[-1]), k)
         probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
         return torch.einsum("bhs,bhsd->bhd", probs, v)
 

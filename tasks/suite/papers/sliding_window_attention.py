@@ -22,7 +22,8 @@ class Model(nn.Module):
         pos = torch.arange(s, device=q.device)
         lag = pos[:, None] - pos[None, :]  # i - j
         outside = (lag < 0) | (lag >= self.window)
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+        # scale q before the product: keeps half-precision scores far from overflow
+        scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(-1, -2)
         scores = scores.masked_fill(outside, float("-inf"))
         return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
 

@@ -80,7 +80,7 @@ class RunSummary:
     llm_calls: int
     tokens: int
     cost_usd: float
-    gpus: tuple[str, ...]
+    gpus: tuple[str, ...]  # GPU names; "cpu" for evaluations run without a GPU
     models: tuple[str, ...]  # LLMs (or proposers, without an LLM) behind the candidates
 
     def fast(self, p: float) -> float:
@@ -210,7 +210,7 @@ def summarize(run: RunData, results: Sequence[TaskResult] | None = None) -> list
                 llm_calls=int((~calls["cache_hit"]).sum()) if len(calls) else 0,
                 tokens=int(calls.loc[~calls["cache_hit"], "total_tokens"].sum()) if len(calls) else 0,
                 cost_usd=float(calls["cost_usd"].sum()) if len(calls) else 0.0,
-                gpus=tuple(sorted(g for g in set(evs["gpu"]) if g)),
+                gpus=tuple(sorted({g or d for g, d in zip(evs["gpu"], evs["device"]) if g or d})),
                 models=_models(run),
             )
         )

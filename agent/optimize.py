@@ -19,7 +19,8 @@ from typing import Any, Callable, TextIO
 from omegaconf import DictConfig, OmegaConf
 
 from cudarwin.agent import build
-from cudarwin.agent.evaluation import EvalService, EvaluateFn
+from cudarwin.agent.baselines import initial_baselines
+from cudarwin.agent.evaluation import EvalService
 from cudarwin.agent.hardware import probe_hardware
 from cudarwin.agent.llm.budget import ModelUsage
 from cudarwin.agent.llm.cache import ChainStore, SqliteCallStore
@@ -30,7 +31,7 @@ from cudarwin.agent.proposer import Proposer, close_proposer
 from cudarwin.agent.review import Reviewer
 from cudarwin.agent.search.base import make_strategy
 from cudarwin.agent.search.context import SearchContext, TaskStats
-from cudarwin.agent.store import ArchiveCallStore, ArchiveRunStore
+from cudarwin.agent.store import BASELINES_NOTE, ArchiveCallStore, ArchiveRunStore, encode_baselines
 from cudarwin.types import CudarwinError, Policy, Task
 
 EvaluatorFactory = Callable[[Any], Any]  # EvalConfig -> context manager with .evaluate
@@ -70,7 +71,7 @@ def run_optimize(cfg: DictConfig, *, evaluator_factory: EvaluatorFactory | None 
         factory = evaluator_factory or _real_evaluator
         evaluator = stack.enter_context(factory(build.eval_config(build.plain(cfg.runner), device, policy)))
         store = ArchiveRunStore(archive)
-        result = asyncio.run(_run(cfg, tasks, device, policy, evaluator.evaluate, store, archive, run_dir, out))
+        result = asyncio.run(_run(cfg, tasks, device, policy, evaluator, store, archive, run_dir, out))
     report = _write_report(run_dir) if cfg.get("report", True) else None
     _write_summary(run_dir, result)
     return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report)
@@ -82,7 +83,7 @@ def _real_evaluator(config: Any) -> Any:
     return Evaluator(config)
 
 
-async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, evaluate: EvaluateFn, store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
+async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, evaluator: Any, store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
     llm = build.plain(cfg.llm)
     seed = int(cfg.seed)
     client: LLMClient | None = None
@@ -98,7 +99,7 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
     else:
         raise CudarwinError(f"llm.kind={llm.get('kind')!r} is not offline or chat", hint="pick a preset: llm=offline, llm=openai, ...")
     reviewer = _make_reviewer(cfg, client, store)
-    evals = EvalService(evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
+    evals = EvalService(evaluator.evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
     view = ProgressView(str(cfg.get("progress", "auto")), usage=(lambda: client.usage.total()) if client else (lambda: None), out=out)
     hardware = probe_hardware(device)
     contexts = []
@@ -110,6 +111,8 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
 
     async def one(ctx: SearchContext) -> None:
         async with limit:
+            if client is not None and device == "cuda":  # the first prompt shows the baselines to beat
+                ctx.baselines = await _prompt_baselines(ctx, evaluator, store)
             strategy = make_strategy(build.plain(cfg.search))
             await strategy.run(ctx)
             ctx.stats.done = True
@@ -129,6 +132,16 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
             print(stats_line(s), file=out)
         print(usage_line(client.usage.total() if client else None), file=out)
     return RunResult(run_dir, stats, client.usage.total() if client else None, client.http_calls if client else 0, evals.evaluated, None)
+
+
+async def _prompt_baselines(ctx: SearchContext, evaluator: Any, store: ArchiveRunStore) -> tuple:
+    saved = store.prompt_baselines(ctx.task.name)
+    if saved is not None:
+        return saved
+    loop = asyncio.get_running_loop()
+    measured = await loop.run_in_executor(None, initial_baselines, evaluator, ctx.task, ctx.hardware)
+    store.add_note(ctx.task.name, BASELINES_NOTE, encode_baselines(measured))
+    return measured
 
 
 def _make_reviewer(cfg: DictConfig, client: LLMClient | None, store: ArchiveRunStore) -> Reviewer | None:

@@ -20,7 +20,7 @@ def stats_line(s: TaskStats) -> str:
         state += f" ({s.stopped})"
     return (
         f"{s.task}: best {best} | evaluated {s.evaluated} (accepted {s.accepted}, rejected {s.rejected}, "
-        f"duplicates {s.duplicates}, no code {s.no_proposal}) | {state}"
+        f"duplicates {s.duplicates}, no proposal {s.no_proposal}) | {state}"
     )
 
 

@@ -13,7 +13,9 @@ import threading
 from typing import Any, Protocol
 
 from cudarwin.agent.llm.request import ChatReply, LLMCall
-from cudarwin.types import Candidate, Evaluation, Task
+from cudarwin.types import Candidate, Evaluation, ShapeResult, Task
+
+BASELINES_NOTE = "prompt_baselines"  # note kind holding the baselines shown in prompts (JSON)
 
 
 class RunStore(Protocol):
@@ -28,6 +30,19 @@ class RunStore(Protocol):
         ...
 
     def add_note(self, task: str, kind: str, message: str) -> None: ...
+
+    def prompt_baselines(self, task: str) -> tuple[ShapeResult, ...] | None:
+        """The baselines first shown in this task's prompts (kept so that a
+        resumed run sends the very same prompts and hits the LLM cache)."""
+        ...
+
+
+def encode_baselines(shapes: tuple[ShapeResult, ...]) -> str:
+    return json.dumps([s.to_dict() for s in shapes])
+
+
+def decode_baselines(text: str) -> tuple[ShapeResult, ...]:
+    return tuple(ShapeResult.from_dict(d) for d in json.loads(text))
 
 
 class MemoryRunStore:
@@ -56,6 +71,10 @@ class MemoryRunStore:
     def add_note(self, task: str, kind: str, message: str) -> None:
         self.notes.append((task, kind, message))
 
+    def prompt_baselines(self, task: str) -> tuple[ShapeResult, ...] | None:
+        found = [m for t, k, m in self.notes if t == task and k == BASELINES_NOTE]
+        return decode_baselines(found[0]) if found else None
+
 
 class ArchiveRunStore:
     """A RunStore over ``cudarwin.results.Archive``."""
@@ -81,6 +100,10 @@ class ArchiveRunStore:
 
     def add_note(self, task: str, kind: str, message: str) -> None:
         self.archive.add_note(task, kind, message)
+
+    def prompt_baselines(self, task: str) -> tuple[ShapeResult, ...] | None:
+        found = [n.message for n in self.archive.notes(task) if n.kind == BASELINES_NOTE]
+        return decode_baselines(found[0]) if found else None
 
 
 class ArchiveCallStore:

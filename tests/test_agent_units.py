@@ -126,3 +126,27 @@ def test_review_verdicts():
     kept = flagged(ev, "hard-coded", reject=False)
     assert kept.accepted and kept.flags[-1].code is Reason.REVIEW_FLAGGED
     assert flagged(ev, "hard-coded", reject=True).fitness == 0.0
+
+
+def test_prompt_baselines_round_trip_through_the_store():
+    from cudarwin.agent.store import BASELINES_NOTE, MemoryRunStore, encode_baselines
+
+    shapes = (ShapeResult(0, {"n": 4}, eager=Timing(2.0, 2, 2, 2, 2, 0, 5), floor_ms=0.5),)
+    store = MemoryRunStore()
+    assert store.prompt_baselines("t") is None
+    store.add_note("t", BASELINES_NOTE, encode_baselines(shapes))
+    assert store.prompt_baselines("t") == shapes
+
+
+def test_roofline_floor_from_meta():
+    from pathlib import Path
+
+    from cudarwin.agent.baselines import roofline_floor_ms
+    from cudarwin.agent.hardware import HardwareFacts
+    from cudarwin.types import Task, TaskMeta
+
+    meta = TaskMeta(flops=lambda n: 2e12 * n, bytes=lambda n: 1e9 * n)
+    task = Task("t", Path("t.py"), "", ({"n": 1},), meta)
+    # 2e12 flop at 1 TFLOP/s = 2 s; 1e9 B at 1000 GB/s = 1 ms -> compute bound
+    assert roofline_floor_ms(task, 0, HardwareFacts(bandwidth_gbs=1000.0, matmul_tflops=1.0)) == pytest.approx(2000.0)
+    assert roofline_floor_ms(task, 0, HardwareFacts()) is None

@@ -73,7 +73,7 @@ class SearchContext:
         ev = scored.evaluation
         if ev is None or not ev.accepted:
             return
-        if any(s.eager is not None for s in ev.shapes):
+        if any(s.eager is not None for s in ev.shapes) and not any(b.eager is not None for b in self.baselines):
             self.baselines = tuple(
                 ShapeResult(s.index, s.shape, eager=s.eager, compiled=s.compiled, floor_ms=s.floor_ms) for s in ev.shapes
             )

@@ -1,0 +1,39 @@
+"""Baseline timings and roofline floors per shape for the first prompts,
+before any candidate has been timed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cudarwin.agent.hardware import HardwareFacts
+from cudarwin.types import ShapeResult, Task
+
+
+def roofline_floor_ms(task: Task, shape_index: int, hw: HardwareFacts) -> float | None:
+    """max(flops / peak, bytes / bandwidth) in ms from the task's META, or None."""
+    shape = dict(task.shapes[shape_index])
+    times = []
+    try:
+        if task.meta.flops is not None and hw.matmul_tflops:
+            times.append(float(task.meta.flops(**shape)) / (hw.matmul_tflops * 1e12))
+        if task.meta.bytes is not None and hw.bandwidth_gbs:
+            times.append(float(task.meta.bytes(**shape)) / (hw.bandwidth_gbs * 1e9))
+    except Exception:  # a task's cost function that fails only loses the floor
+        return None
+    return max(times) * 1e3 if times else None
+
+
+def initial_baselines(evaluator: Any, task: Task, hw: HardwareFacts, modes: tuple[str, ...] = ("eager", "compile")) -> tuple[ShapeResult, ...]:
+    """Per shape: the evaluator's baselines (measured once, then stored by the
+    runner) and the roofline floor. Blocking: call it from a worker thread."""
+    measure = getattr(evaluator, "baseline", None)
+    out = []
+    for i, shape in enumerate(task.shapes):
+        timings = {}
+        for mode in modes:
+            try:
+                timings[mode] = measure(task, i, mode) if measure else None
+            except Exception:  # a baseline that cannot be measured only leaves the prompt without it
+                timings[mode] = None
+        out.append(ShapeResult(i, shape, eager=timings.get("eager"), compiled=timings.get("compile"), floor_ms=roofline_floor_ms(task, i, hw)))
+    return tuple(out)

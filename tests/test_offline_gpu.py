@@ -25,7 +25,8 @@ QUICK = [t.name for t in load_suite("quick").tasks]
 # The suite tasks the offline proposer handles (kept equal to tests/test_offline_suite.py).
 SUPPORTED = sorted({
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
-    "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "linear_gelu_layernorm",
+    "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
+    "linear_gelu_layernorm", "causal_conv1d",
 })
 
 
@@ -74,8 +75,8 @@ EXTREMES = [
 
 
 @pytest.mark.parametrize("values", EXTREMES, ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()))
-@pytest.mark.parametrize("name", ["gelu", "fused_bias_silu_mul", "layernorm", "softmax", "logsumexp", "max_cols",
-                                  "residual_rmsnorm", "adaln_modulate"])
+@pytest.mark.parametrize("name", ["gelu", "fused_bias_silu_mul", "rope", "layernorm", "softmax", "logsumexp",
+                                  "max_cols", "residual_rmsnorm", "adaln_modulate"])
 def test_tunable_extremes_stay_correct(name, values):
     source = propose_offline(FULL[name], "strict").candidate.source
     applied = False
@@ -101,7 +102,7 @@ def test_quick_suite_candidates_are_accepted(name):
     assert evaluation.accepted, evaluation.verdict.reasons
 
 
-@pytest.mark.parametrize("name", ["linear_gelu_layernorm"])
+@pytest.mark.parametrize("name", ["linear_gelu_layernorm", "causal_conv1d"])
 def test_torch_ok_epilogue_is_accepted(name):
     from cudarwin.runner import EvalConfig, Evaluator
 

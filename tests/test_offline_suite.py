@@ -23,9 +23,9 @@ TASKS = {t.name: t for t in load_suite("full").tasks}
 # Tasks the offline proposer must handle; a regression here is a lost capability.
 SUPPORTED_STRICT = {
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
-    "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv",
+    "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
 }
-SUPPORTED_TORCH_OK = SUPPORTED_STRICT | {"linear_gelu_layernorm"}
+SUPPORTED_TORCH_OK = SUPPORTED_STRICT | {"linear_gelu_layernorm", "causal_conv1d"}
 
 
 @functools.lru_cache(maxsize=None)

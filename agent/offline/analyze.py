@@ -134,13 +134,32 @@ def _analyze(traces: list[Traced], policy: str, relative: bool) -> Plan:
     for traced in traces:
         plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm), relative).run()
         plans.append(_with_layouts(plan, _layouts(plan, _leaf_tensors(plan, traced))))
-    first = plans[0]
-    layouts = [op.layout for op in first.program.operands]
+    merged = plans[0]
     for other in plans[1:]:
-        if _with_layouts(other, tuple(layouts)) != first and _strip(other) != _strip(first):
+        merged = _unify(merged, other)
+    return merged
+
+
+def _unify(a: Plan, b: Plan) -> Plan:
+    """One plan serving the shapes of ``a`` and ``b``: layouts that differ become
+    STRIDED, an output dim that is size 1 at one shape only spans F's dim."""
+    layouts = tuple(_merge(x.layout, y.layout) for x, y in zip(a.program.operands, b.program.operands))
+    a, b = _with_layouts(a, layouts), _with_layouts(b, layouts) if len(a.program.operands) == len(b.program.operands) else b
+    if len(a.program.outputs) != len(b.program.outputs):
+        raise _ShapesDisagree("the traced computation differs between the task's shapes")
+    outputs = []
+    for x, y in zip(a.program.outputs, b.program.outputs):
+        if len(x.dims) != len(y.dims):
             raise _ShapesDisagree("the traced computation differs between the task's shapes")
-        layouts = [_merge(a, op.layout) for a, op in zip(layouts, other.program.operands)]
-    return _with_layouts(first, tuple(layouts))
+        dims = tuple(p if p == q or q == -1 else q if p == -1 else -2 for p, q in zip(x.dims, y.dims))
+        if -2 in dims:
+            raise _ShapesDisagree("the traced computation differs between the task's shapes")
+        outputs.append(dataclasses.replace(x, dims=dims))
+    a = dataclasses.replace(a, program=dataclasses.replace(a.program, outputs=tuple(outputs)))
+    b = dataclasses.replace(b, program=dataclasses.replace(b.program, outputs=tuple(outputs)))
+    if a != b:
+        raise _ShapesDisagree("the traced computation differs between the task's shapes")
+    return a
 
 
 def _strip(plan: Plan) -> Plan:

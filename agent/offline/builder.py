@@ -171,15 +171,17 @@ class ProgramBuilder:
         return self.leaf(f"{expr}[{index}]", new_shape, self.operand_dtypes[operand]).idx
 
     # ------------------------------------------------------------------ finishing
-    def build(self, outs: list[tuple[TVal, str]], container: str = "") -> Program:
-        """Freeze the program; ``outs`` are (value, view) pairs."""
-        live = _live(self.values, [out.idx for out, _ in outs])
-        rank_hint = max([self.operand_ranks[v.operand] for k, v in enumerate(self.values)
-                         if k in live and isinstance(v, Load)], default=0)
-        fdims_all = [f for out, _ in outs for f in out.fdims if f is not None]
+    def build(self, outs: list[tuple[TVal, str, tuple[int, int, int, int] | None]], container: str = "") -> Program:
+        """Freeze the program; ``outs`` are (value, view, concat) triples."""
+        live = _live(self.values, [out.idx for out, _, _ in outs])
+        live_ops = {v.operand for k, v in enumerate(self.values) if k in live and isinstance(v, Load)}
+        rank_hint = max([self.operand_ranks[k] for k in live_ops], default=0)
+        full = _bshape([self.operand_shapes[k] for k in live_ops])
+        fdims_all = [f for out, _, _ in outs for f in out.fdims if f is not None]
         rank = max([rank_hint] + [-f for f in fdims_all] + [-f for f in (self.reduce_fdims or ())])
         reduce_dims = tuple(f + rank for f in self.reduce_fdims) if self.reduce_fdims else ()
-        outputs = tuple(self._output(out, view, rank, reduce_dims) for out, view in outs)
+        full = (1,) * (rank - len(full)) + full
+        outputs = tuple(self._output(out, view, cat, full, reduce_dims) for out, view, cat in outs)
         program = Program(
             operands=tuple(Operand(e, dtype=self.operand_dtypes[k]) for k, e in enumerate(self.operand_exprs)),
             scalars=tuple(self.scalars),
@@ -193,16 +195,18 @@ class ProgramBuilder:
         return prune(program)
 
     @staticmethod
-    def _output(out: TVal, view: str, rank: int, reduce_dims: tuple[int, ...]) -> Output:
+    def _output(out: TVal, view: str, cat: tuple[int, int, int, int] | None, full: tuple[int, ...],
+                reduce_dims: tuple[int, ...]) -> Output:
         used = [f for f in out.fdims if f is not None]
         if used != sorted(used):
             raise Unsupported("an output permutes dimensions")
+        rank = len(full)
         dims = tuple(-1 if f is None else f + rank for f in out.fdims)
         spanned = {d for d in dims if d >= 0}
-        every = set(range(rank))
+        every = {d for d in range(rank) if full[d] != 1}
         if spanned != every and spanned != every - set(reduce_dims):
             raise Unsupported("an output does not cover the iteration space (a broadcast it cannot index)")
-        return Output(out.idx, dims, view)
+        return Output(out.idx, dims, view, cat)
 
 
 def _live(values: tuple[Value, ...] | list[Value], roots: list[int]) -> set[int]:
@@ -246,12 +250,21 @@ def prune(program: Program) -> Program:
         operands=tuple(program.operands[k] for k in ops),
         scalars=tuple(program.scalars[k] for k in scal),
         values=tuple(values),
-        outputs=tuple(Output(new_index[o.value], o.dims, o.view) for o in program.outputs),
+        outputs=tuple(Output(new_index[o.value], o.dims, o.view, o.concat) for o in program.outputs),
         rank=program.rank,
         reduce_dims=program.reduce_dims if has_reduce else (),
         container=program.container,
         labels=program.labels,
     )
+
+
+def _bshape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    rank = max((len(s) for s in shapes), default=0)
+    out = [1] * rank
+    for s in shapes:
+        for k in range(1, len(s) + 1):
+            out[-k] = max(out[-k], s[-k])
+    return tuple(out)
 
 
 def broadcast(args: tuple[TVal, ...] | list[TVal]) -> tuple[tuple[int, ...], tuple[int | None, ...]]:

@@ -102,7 +102,11 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     prog = plan.program
     layouts = [op.layout for op in prog.operands]
     strided = {k: [f"st{k}_{d}" for d in range(4)] for k, lt in enumerate(layouts) if lt is Layout.STRIDED}
-    extra = ["long long n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if strided else [])
+    # outputs that are pieces of a torch.cat are written through strides into the joined result
+    out_strided = {m: [f"ost{m}_{d}" for d in range(4)] for m, o in enumerate(prog.outputs) if o.concat}
+    indexed = bool(strided or out_strided)
+    extra = ["long long n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if indexed else [])
+    extra += [f"long long {s}" for m in out_strided for s in out_strided[m]]
     full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and prog.operands[k].dtype == "float32"]
     full_other = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and k not in full]
     body_order = deps(prog, [o.value for o in prog.outputs], set())
@@ -112,7 +116,7 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     body = [k for k in body_order if k not in pre]
 
     def index_lines(indent: str) -> list[str]:
-        if not strided:
+        if not indexed:
             return []
         out = [
             f"{indent}unsigned q = (unsigned)i;",
@@ -122,6 +126,8 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
         ]
         for k, st in strided.items():
             out.append(f"{indent}const i64 o{k} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
+        for m, st in out_strided.items():
+            out.append(f"{indent}const i64 oo{m} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
         return out
 
     scalar_loads = {k: ld(prog, k, None) for k, lt in enumerate(layouts) if lt is Layout.SCALAR}
@@ -138,16 +144,19 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
         "  const i64 nvec = vec_ok ? n / VEC : 0;",
         "  for (i64 w = tid; w < nvec; w += step) {",
     ]
-    outs = list(enumerate(prog.outputs))
+    outs = [(m, o) for m, o in enumerate(prog.outputs) if m not in out_strided]
+    pieces = [(m, o) for m, o in enumerate(prog.outputs) if m in out_strided]
     lines += [f"    float a{k}[VEC]; cd_load_vec(a{k}, in{k}, w);" for k in full]
     lines += [f"    float r{m}[VEC];" for m, _ in outs]
     lines += ["#pragma unroll", "    for (int e = 0; e < VEC; ++e) {", "      const i64 i = w * VEC + e;"]
     lines += index_lines("      ") + _emit(prog, body, vec_loads, "      ")
-    lines += [f"      r{m}[e] = v{o.value};" for m, o in outs] + ["    }"]
+    lines += [f"      r{m}[e] = v{o.value};" for m, o in outs]
+    lines += [f"      out{m}[oo{m}] = v{o.value};" for m, o in pieces] + ["    }"]
     lines += [f"    cd_store_vec(out{m}, w, r{m});" for m, _ in outs] + ["  }"]
     lines += ["  for (i64 i = nvec * VEC + tid; i < n; i += step) {"]
     lines += index_lines("    ") + _emit(prog, body, tail_loads, "    ")
-    lines += [f"    out{m}[i] = v{o.value};" for m, o in outs] + ["  }", "}"]
+    lines += [f"    out{m}[i] = v{o.value};" for m, o in outs]
+    lines += [f"    out{m}[oo{m}] = v{o.value};" for m, o in pieces] + ["  }", "}"]
 
     vec_check = " and ".join([f"_t{k}.data_ptr() % (4 * VEC) == 0" for k in full] or ["True"])
     launch = [
@@ -157,15 +166,19 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
         "_grid = max(1, min(-(-_work // BLOCK), _sm_count(_out0) * BLOCKS_PER_SM))",
     ]
     args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_n", "_vec_ok"]
-    if strided:
-        strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
+    if indexed:
+        strides = ", ".join([f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided]
+                            + [f"_bstrides(tuple(_out{m}.shape), _out{m}.stride(), _F)" for m in out_strided])
         launch += [
             f"_lay = _collapse(_F, [{strides}], 4)",
             "if _lay is None:",
             "    raise RuntimeError('broadcast pattern needs more than 4 dims')",
             "_sz, _st = _lay",
+            "if _n >= 2 ** 32:",
+            "    raise RuntimeError('broadcast indexing uses 32-bit element indices')",
         ]
-        args += ["_sz[1]", "_sz[2]", "_sz[3]"] + [f"*_st[{j}]" for j in range(len(strided))]
+        args += ["_sz[1]", "_sz[2]", "_sz[3]"] + [f"*_st[{j}]" for j in range(len(strided), len(strided) + len(out_strided))]
+        args += [f"*_st[{j}]" for j in range(len(strided))]
     args += _scalar_args(prog)
     launch += ["if _n > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
     vec_default = 4

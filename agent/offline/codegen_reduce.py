@@ -23,6 +23,7 @@ from cudarwin.agent.offline.codegen import (
     _scalar_args,
     ld,
 )
+from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
 from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
 
@@ -114,8 +115,14 @@ def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int
 # ---------------------------------------------------------------------- rows
 
 
+def _no_concat(prog: Program) -> None:
+    if any(o.concat for o in prog.outputs):
+        raise Unsupported("op cat of reduction results not supported")
+
+
 def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
     prog = plan.program
+    _no_concat(prog)
     ps = _Passes(prog)
     layouts = [op.layout for op in prog.operands]
     strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}"] for k, lt in enumerate(layouts)
@@ -195,7 +202,8 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
                f"    _mod.{name}(grid=(-(-_rows // _RPB),), block=(THREADS_PER_ROW * _RPB,), args=({', '.join(args)},))"]
     tpr = min(1024, max(32, _pow2_at_least(math.ceil(headline_r / 16))))
     cache_cap = 32 // max(1, len(cached))
-    cache = min(_pow2_at_least(math.ceil(headline_r / tpr)), _pow2_floor(cache_cap)) if cached else 0
+    # also without cached operands: the unrolled first loop keeps CACHE loads in flight
+    cache = min(_pow2_at_least(math.ceil(headline_r / tpr)), _pow2_floor(cache_cap), 32)
     tunables = (
         TunableSpec("THREADS_PER_ROW", tpr, (8, 16, 32, 64, 128, 256, 512, 1024)),
         TunableSpec("ROWS_PER_BLOCK", 4 if tpr <= 32 else 1, (1, 2, 4, 8)),
@@ -249,6 +257,7 @@ template <int OP> __device__ __forceinline__ float cd_group_reduce(float v, floa
 
 def columns(plan: Plan, name: str) -> Kernel:
     prog = plan.program
+    _no_concat(prog)
     ps = _Passes(prog)
     layouts = [op.layout for op in prog.operands]
     strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}", f"si_{k}"] for k, lt in enumerate(layouts)

@@ -55,6 +55,15 @@ class Reshaped:
 
 
 @dataclass(frozen=True)
+class Concat:
+    """``torch.cat`` of equally shaped computed values: only returned, as pieces
+    written into one result."""
+
+    parts: tuple[TVal, ...]
+    dim: int
+
+
+@dataclass(frozen=True)
 class ValuesOf:
     """``torch.max(x, dim)``'s (values, indices) pair; only values are supported."""
 
@@ -137,10 +146,16 @@ class Converter:
         results = [result]
         if isinstance(result, (tuple, list)):
             container, results = type(result).__name__, list(result)
-        outs: list[tuple[TVal, str]] = []
-        for r in results:
+        outs: list[tuple[TVal, str, tuple[int, int, int, int] | None]] = []
+        for group, r in enumerate(results):
             value = self.env.get(r) if isinstance(r, fx.Node) else r
             view = ""
+            if isinstance(value, Concat):
+                if self.metas[r].dtype != torch.float32:
+                    raise Unsupported(f"output dtype {self.metas[r].dtype} (only float32 is generated)")
+                n = len(value.parts)
+                outs += [(p, "", (group, k, n, value.dim)) for k, p in enumerate(value.parts)]
+                continue
             if isinstance(value, Reshaped):
                 value, view = value.val, value.view
             if isinstance(value, Src) and value.expr.startswith("_lib"):
@@ -149,7 +164,7 @@ class Converter:
                 raise Unsupported("the reference returns an input or a non-tensor unchanged")
             if self.metas[r].dtype != torch.float32:
                 raise Unsupported(f"output dtype {self.metas[r].dtype} (only float32 is generated)")
-            outs.append((value, view))
+            outs.append((value, view, None))
         return Plan(program=self.b.build(outs, container), library=tuple(self.library))
 
     def _convert(self, node: fx.Node) -> Any:
@@ -202,6 +217,8 @@ class Converter:
             return self.env[raw]
         if isinstance(raw, (list, tuple)):
             return type(raw)(self._resolve(r) for r in raw)
+        if isinstance(raw, slice):
+            return slice(self._resolve(raw.start), self._resolve(raw.stop), self._resolve(raw.step))
         return raw
 
     def _value(self, v: Any) -> Any:
@@ -238,6 +255,8 @@ class Converter:
             return self.b.const(float(v))
         if isinstance(v, Reshaped):
             raise Unsupported("a reshaped intermediate result is used again (only the output may be reshaped)")
+        if isinstance(v, Concat):
+            raise Unsupported("op cat result used again (only a returned cat is generated)")
         if isinstance(v, ValuesOf):
             raise Unsupported("max/min with dim returns (values, indices); use [0] or amax/amin")
         raise Unsupported(f"argument of type {type(v).__name__}")
@@ -450,6 +469,23 @@ class Converter:
                       if isinstance(arg, int) else (f"{k} * {self._py(arg)}", f"{k + 1} * {self._py(arg)}")
                       for k in range(len(metas))]
         return tuple(self.b.slice(x, dim, a, b, m.shape[dim]) for (a, b), m in zip(bounds, metas))
+
+    def _op_floordiv(self, node: fx.Node) -> PyVal:
+        a, b = self._arg(node, 0), self._arg(node, 1)
+        if isinstance(a, (Src, TVal)) or isinstance(b, (Src, TVal)):
+            raise Unsupported("op floordiv of tensors not supported")
+        return self._py_binary("floordiv", a, b)
+
+    def _op_cat(self, node: fx.Node) -> Concat:
+        pieces = [self._t(p) for p in self._arg(node, 0, "tensors")]
+        dim = int(self._value(self._arg(node, 1, "dim", 0)))
+        first = pieces[0]
+        if any(p.shape != first.shape or p.fdims != first.fdims for p in pieces):
+            raise Unsupported("op cat of differently shaped pieces not supported")
+        return Concat(tuple(pieces), dim % len(first.shape))
+
+    _op_concat = _op_cat
+    _op_concatenate = _op_cat
 
     def _op_split(self, node: fx.Node) -> Any:
         return self._pieces(node, "split")

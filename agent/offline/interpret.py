@@ -82,13 +82,22 @@ def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], input
         vals: list[Tensor] = []
         for v in prog.values:
             vals.append(_value(v, vals, tensors, scalars, count, full, prog.reduce_dims, dtype))
-        results = []
+        results: list[Any] = []
+        groups: dict[int, list[Tensor]] = {}
         for o in prog.outputs:
             out = vals[o.value].expand(_iter_shape(full, prog.reduce_dims, prog.reduced(o)))
             out = out.reshape(tuple(full[d] if d >= 0 else 1 for d in o.dims))
             if o.view:
                 out = eval(o.view, {**ns, "_out": out.contiguous()})  # noqa: S307
-            results.append(out)
+            if o.concat is None:
+                results.append(out)
+                continue
+            group, _, parts, dim = o.concat
+            if group not in groups:
+                groups[group] = []
+                results.append((group, dim))
+            groups[group].append(out)
+        results = [torch.cat(groups[r[0]], dim=r[1]) if isinstance(r, tuple) else r for r in results]
         if not prog.container:
             return results[0]
         return tuple(results) if prog.container == "tuple" else list(results)

@@ -107,6 +107,9 @@ class Output:
     value: int  # index of the value returned
     dims: tuple[int, ...]  # per dim of the returned tensor: the F dim it spans, or -1 for size 1
     view: str = ""  # Python expression reshaping the contiguous result (named `_out`), if any
+    # (group, part, parts, dim): this output is piece `part` of `parts` equal pieces that
+    # torch.cat joins along `dim` into returned tensor `group`; written through strides
+    concat: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ class OfflineProposer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m cudarwin.agent.offline.proposer TASK.py [--policy torch-ok]`: print the candidate."""
+    """`python -m cudarwin.agent.offline TASK.py [--policy torch-ok]`: print the candidate (or why not)."""
     import argparse
     from pathlib import Path
 
@@ -190,6 +190,3 @@ def task_from_file(path: Any) -> Task:
     shapes = tuple(ns.get("SHAPES") or ({},))
     return Task(name=path.stem, path=path, source=source, shapes=shapes)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

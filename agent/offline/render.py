@@ -98,6 +98,10 @@ def _clashes(task_source: str, names: set[str]) -> set[str]:
     return (assigned | defined) & names
 
 
+def _tuple(items: list[str]) -> str:
+    return "(" + "".join(f"{x}, " for x in items) + ")"
+
+
 def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
     """The candidate file for ``plan`` using ``kernel``; raises Unsupported when
     the task's own module-level names clash with the candidate's."""
@@ -113,11 +117,19 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
     shapes = ", ".join(f"tuple(_t{k}.shape)" for k in range(len(prog.operands)))
     body.append(f"_F = _bshape({shapes})")
     body += [f"_s{k} = {expr}" for k, expr in enumerate(prog.scalars)]
-    results = []
+    results: list[str] = []
     for m, out in enumerate(prog.outputs):
-        shape = "(" + "".join(("1" if d < 0 else f"_F[{d}]") + ", " for d in out.dims) + ")"
-        body.append(f"_out{m} = torch.empty({shape}, device=_t0.device, dtype=torch.float32)")
-        results.append(re.sub(r"\b_out\b", f"_out{m}", out.view) if out.view else f"_out{m}")
+        sizes = ["1" if d < 0 else f"_F[{d}]" for d in out.dims]
+        if out.concat is None:
+            body.append(f"_out{m} = torch.empty({_tuple(sizes)}, device=_t0.device, dtype=torch.float32)")
+            results.append(re.sub(r"\b_out\b", f"_out{m}", out.view) if out.view else f"_out{m}")
+            continue
+        group, part, parts, dim = out.concat
+        if part == 0:  # the joined result, allocated once; each piece is a view into it
+            joined = sizes[:dim] + [f"{sizes[dim]} * {parts}"] + sizes[dim + 1 :]
+            body.append(f"_res{group} = torch.empty({_tuple(joined)}, device=_t0.device, dtype=torch.float32)")
+            results.append(f"_res{group}")
+        body.append(f"_out{m} = _res{group}.narrow({dim}, {part} * {sizes[dim]}, {sizes[dim]})")
     body += list(kernel.launch)
     if not prog.container:
         body.append(f"return {results[0]}")

@@ -88,7 +88,10 @@ def check_run(run_dir: Path, honest: str, bad: str, server: FakeOpenAIServer) ->
         calls = archive.llm_calls()
         paid = [c for c in calls if not c.cache_hit]
         assert len(paid) == 2 and sum(c.cost_usd for c in paid) == pytest.approx(2 * (100 + 2 * 50) / 1e6)
-    assert len(server.requests) == 2  # the killed run's call was replayed from the archive, not repeated
+    # the killed run's answered call was replayed from the archive, not repeated (its
+    # repair request may have been cut off by the kill before it was recorded)
+    first_turns = [b for b in server.requests if len(b["messages"]) == 2]
+    assert len(first_turns) == 1 and len(server.requests) <= 3
 
 
 def run_e2e(tmp_path: Path, device_args: list[str], first: str, second: str) -> None:
@@ -100,8 +103,9 @@ def run_e2e(tmp_path: Path, device_args: list[str], first: str, second: str) -> 
         assert main(args[:1] + [f"resume={run_dir}"]) == 0
         check_run(run_dir, second, first, server)
         # the same command again: zero HTTP calls, zero evaluations
+        sent = len(server.requests)
         assert main(args) == 0
-        assert len(server.requests) == 2 and evaluations(run_dir) == 2
+        assert len(server.requests) == sent and evaluations(run_dir) == 2
 
 
 def test_optimize_cpu_end_to_end(tmp_path: Path):

@@ -210,7 +210,7 @@ def test_load_inline_without_nvcc_passes_with_a_note(monkeypatch, reuse_inline_e
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("CUDARWIN_SLOW_TESTS"), reason="set CUDARWIN_SLOW_TESTS=1 (about 2 minutes)")
+@pytest.mark.skipif(not os.environ.get("CUDARWIN_SLOW_TESTS"), reason="set CUDARWIN_SLOW_TESTS=1 (nvcc on torch headers: minutes)")
 @pytest.mark.skipif(find_nvcc() is None, reason="nvcc not installed")
 def test_load_inline_with_real_nvcc(inline_extraction):
     ok, log = compile_mod.compile_load_inline(inline_extraction[0], arch="sm_90", nvcc=find_nvcc())

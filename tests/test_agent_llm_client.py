@@ -8,7 +8,7 @@ import random
 import pytest
 
 from cudarwin.agent.llm.budget import Budget, Price
-from cudarwin.agent.llm.cache import MemoryCallStore, SqliteCallStore
+from cudarwin.agent.llm.cache import SqliteCallStore
 from cudarwin.agent.llm.client import LLMClient, ModelSpec
 from cudarwin.agent.llm.errors import BudgetExhausted, ProviderConfigError
 from cudarwin.agent.llm.request import Message

@@ -16,7 +16,7 @@ import asyncio
 import os
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 from cudarwin.agent.llm.budget import Budget, Price, Usage
@@ -192,7 +192,3 @@ class LLMClient:
             await provider.aclose()
         self._providers.clear()
 
-
-def with_model(spec: ModelSpec, **changes: Any) -> ModelSpec:
-    """A copy of ``spec`` with fields changed (e.g. a lower temperature)."""
-    return replace(spec, **changes)

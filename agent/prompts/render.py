@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cudarwin.agent.hardware import CPU_FACTS, HardwareFacts
 from cudarwin.agent.llm.request import Message
-from cudarwin.agent.prompts.feedback import evaluation_summary, format_ms, timing_table
+from cudarwin.agent.prompts.feedback import evaluation_summary, format_ms
 from cudarwin.agent.proposer import Attempt, ProposalRequest, Scored
 from cudarwin.types import Policy, Shape, ShapeResult, Task
 

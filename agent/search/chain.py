@@ -30,7 +30,8 @@ def duplicate_problem(candidate_id: str) -> str:
 
 async def run_chain(ctx: SearchContext, request: ProposalRequest, turns: int) -> ChainResult:
     """Ask, evaluate, and repair up to ``turns`` times. A spent budget ends the
-    chain (and the task's search) with what it has."""
+    chain (and the task's search) with what it has. One proposal per turn:
+    the request's ``count`` should be 1."""
     history: list[Attempt] = []
     evaluated: list[Scored] = []
     own: set[str] = set()

@@ -53,7 +53,6 @@ class SearchContext:
     best: Scored | None = None
     baselines: tuple[ShapeResult, ...] = ()
     on_update: Callable[[TaskStats], None] = lambda stats: None
-    review: Callable[[Task, Scored], "object"] | None = None  # async reviewer, see cudarwin.agent.review
 
     def __post_init__(self) -> None:
         self.stats = TaskStats(self.task.name)

@@ -26,7 +26,7 @@ QUICK = [t.name for t in load_suite("quick").tasks]
 SUPPORTED = sorted({
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
     "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
-    "linear_gelu_layernorm", "causal_conv1d",
+    "groupnorm", "linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm",
 })
 
 
@@ -76,7 +76,7 @@ EXTREMES = [
 
 @pytest.mark.parametrize("values", EXTREMES, ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()))
 @pytest.mark.parametrize("name", ["gelu", "fused_bias_silu_mul", "rope", "layernorm", "softmax", "logsumexp",
-                                  "max_cols", "residual_rmsnorm", "adaln_modulate"])
+                                  "max_cols", "residual_rmsnorm", "adaln_modulate", "groupnorm"])
 def test_tunable_extremes_stay_correct(name, values):
     source = propose_offline(FULL[name], "strict").candidate.source
     applied = False
@@ -102,7 +102,7 @@ def test_quick_suite_candidates_are_accepted(name):
     assert evaluation.accepted, evaluation.verdict.reasons
 
 
-@pytest.mark.parametrize("name", ["linear_gelu_layernorm", "causal_conv1d"])
+@pytest.mark.parametrize("name", ["linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm"])
 def test_torch_ok_epilogue_is_accepted(name):
     from cudarwin.runner import EvalConfig, Evaluator
 

@@ -132,7 +132,7 @@ class _ShapesDisagree(Unsupported):
 def _analyze(traces: list[Traced], policy: str, relative: bool) -> Plan:
     plans: list[Plan] = []
     for traced in traces:
-        plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm), relative).run()
+        plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm), relative, traced.model).run()
         plans.append(_with_layouts(plan, _layouts(plan, _leaf_tensors(plan, traced))))
     merged = plans[0]
     for other in plans[1:]:

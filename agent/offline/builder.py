@@ -12,6 +12,7 @@ operation. Anything whose alignment is ambiguous raises :class:`Unsupported`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from cudarwin.agent.offline.ir import (
@@ -169,6 +170,37 @@ class ProgramBuilder:
         index = ", ".join([":"] * dim + [f"{start.format(size=size)}:{stop.format(size=size)}"])
         new_shape = shape[:dim] + (new_size,) + shape[dim + 1 :]
         return self.leaf(f"{expr}[{index}]", new_shape, self.operand_dtypes[operand]).idx
+
+    # ------------------------------------------------------------------ reshaping
+    def reshape(self, x: TVal, new_shape: tuple[int, ...], template: str) -> TVal:
+        """``x`` viewed as ``new_shape`` by viewing every leaf it is computed
+        from; ``template`` is the view's Python text with ``{e}`` for the leaf.
+        Only leaves of ``x``'s full shape (or single elements) can be viewed."""
+        memo: dict[int, int] = {}
+
+        def rebuild(k: int) -> int:
+            if k in memo:
+                return memo[k]
+            v = self.values[k]
+            if isinstance(v, Load):
+                expr, shape = self.operand_exprs[v.operand], self.operand_shapes[v.operand]
+                if math.prod(shape) == 1:
+                    out = k
+                elif shape == x.shape:
+                    out = self.leaf(template.format(e=expr), new_shape, self.operand_dtypes[v.operand]).idx
+                else:
+                    raise Unsupported("reshaping a value computed from broadcast operands")
+            elif isinstance(v, Apply):
+                out = self._add(Apply(v.op, tuple(rebuild(a) for a in v.args)))
+            elif isinstance(v, Reduce):
+                raise Unsupported("reshaping a reduced value")
+            else:
+                out = k
+            memo[k] = out
+            return out
+
+        rank = len(new_shape)
+        return TVal(rebuild(x.idx), new_shape, _free(new_shape, tuple(range(-rank, 0))))
 
     # ------------------------------------------------------------------ finishing
     def build(self, outs: list[tuple[TVal, str, tuple[int, int, int, int] | None]], container: str = "") -> Program:

@@ -94,9 +94,15 @@ def _combine(kind_code: int, acc: str, val: str) -> str:
     return {0: f"{acc} += {val};", 1: f"{acc} = cd_max({acc}, {val});", 2: f"{acc} = cd_min({acc}, {val});"}[kind_code]
 
 
-def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int, str], indent: str) -> list[str]:
+def _split_lines(idx: str, q: str, r: str, indent: str) -> list[str]:
+    """(q, r) = divmod(idx, R1), skipping the division when the reduced dims collapse to one."""
+    return [f"{indent}int {q} = 0, {r} = {idx};", f"{indent}if (R1 != R) {{ {q} = {idx} / R1; {r} = {idx} - {q} * R1; }}"]
+
+
+def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int, str], indent: str,
+                prefix: list[str] | None = None) -> list[str]:
     prog = ps.prog
-    lines = []
+    lines = list(prefix or []) if any(isinstance(prog.values[k], Load) for k in ps.body(p)) else []
     for k in ps.body(p):
         v = prog.values[k]
         if isinstance(v, Load):
@@ -125,16 +131,17 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
     _no_concat(prog)
     ps = _Passes(prog)
     layouts = [op.layout for op in prog.operands]
-    strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}"] for k, lt in enumerate(layouts)
+    strided = {k: [f"so0_{k}", f"so1_{k}", f"sq_{k}", f"sr_{k}"] for k, lt in enumerate(layouts)
                if lt in (Layout.ROW, Layout.STRIDED)}
     used = ps.operand_passes()
     cached = sorted(k for k, passes in used.items() if len(set(passes)) > 1)
-    extra = ["int rows", "int R", "int O1"]
+    # the reduced dims collapse to (R0, R1): element j of a row is (j / R1, j % R1)
+    extra = ["int rows", "int R", "int O1", "int R1"]
 
     def elem_load(k: int) -> str:
         if layouts[k] is Layout.FULL:
             return ld(prog, k, "j").replace(f"in{k} + j", f"p{k} + j")
-        return ld(prog, k, f"b{k} + (i64)j * sr_{k}")
+        return ld(prog, k, f"b{k} + (i64)jq * sq_{k} + (i64)jr * sr_{k}")
 
     fixed_loads = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
                    for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
@@ -176,9 +183,10 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         store_out = [f"      out{m}[(i64)rr * R + j] = v{v};" for m, v in ps.elem_outputs] if p == ps.count else []
         lines += ["#pragma unroll", "  for (int q = 0; q < CACHE; ++q) {", "    const int j = lane + q * TPR;",
                   "    if (j < n) {"]
-        lines += _body_lines(ps, p, cache_load, store, "      ") + store_out + ["    }", "  }"]
+        split = _split_lines("j", "jq", "jr", "      ") if any(k in strided for k in ops_here) else []
+        lines += _body_lines(ps, p, cache_load, store, "      ", split) + store_out + ["    }", "  }"]
         lines += ["  for (int j = lane + CACHE * TPR; j < n; j += TPR) {"]
-        lines += _body_lines(ps, p, tail_load, {}, "    ") + [s[2:] for s in store_out] + ["  }"]
+        lines += _body_lines(ps, p, tail_load, {}, "    ", [x[2:] for x in split]) + [x[2:] for x in store_out] + ["  }"]
         if p < ps.count:
             for k in ps.reduces[p]:
                 code = REDUCE_CODE[prog.values[k].kind]  # type: ignore[union-attr]
@@ -193,11 +201,11 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
         "if _g is None:",
         "    raise RuntimeError('stride pattern cannot be indexed as rows')",
-        "_o0, _o1, _r, _i, _per = _g",
+        "_o0, _o1, _r0, _r1, _i, _per = _g",
         "_rows = _o0 * _o1",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_rows", "_r", "_o1"]
-    args += [f"*_per[{j}][:3]" for j in range(len(strided))] + _scalar_args(prog)
+    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_rows", "_r0 * _r1", "_o1", "_r1"]
+    args += [f"*_per[{j}][:4]" for j in range(len(strided))] + _scalar_args(prog)
     launch += ["if _rows > 0:",
                f"    _mod.{name}(grid=(-(-_rows // _RPB),), block=(THREADS_PER_ROW * _RPB,), args=({', '.join(args)},))"]
     tpr = min(1024, max(32, _pow2_at_least(math.ceil(headline_r / 16))))
@@ -260,10 +268,11 @@ def columns(plan: Plan, name: str) -> Kernel:
     _no_concat(prog)
     ps = _Passes(prog)
     layouts = [op.layout for op in prog.operands]
-    strided = {k: [f"so0_{k}", f"so1_{k}", f"sr_{k}", f"si_{k}"] for k, lt in enumerate(layouts)
+    strided = {k: [f"so0_{k}", f"so1_{k}", f"sq_{k}", f"sr_{k}", f"si_{k}"] for k, lt in enumerate(layouts)
                if lt in (Layout.ROW, Layout.STRIDED)}
-    extra = ["long long total", "int R", "int I", "int O1"]
-    elem = {k: ld(prog, k, "base + (i64)r * I" if lt is Layout.FULL else f"b{k} + (i64)r * sr_{k}")
+    extra = ["long long total", "int R", "int I", "int O1", "int R1"]
+    elem = {k: ld(prog, k, "base + (i64)r * I" if lt is Layout.FULL
+                  else f"b{k} + (i64)rq * sq_{k} + (i64)rs * sr_{k}")
             for k, lt in enumerate(layouts) if lt in (Layout.FULL, Layout.STRIDED)}
     fixed = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
              for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
@@ -284,7 +293,8 @@ def columns(plan: Plan, name: str) -> Kernel:
         if p < ps.count:
             lines += [f"    float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
         lines += ["#pragma unroll cd_unroll", "    for (int r = 0; r < R; ++r) {"]
-        lines += _body_lines(ps, p, loads, {}, "      ")
+        split = _split_lines("r", "rq", "rs", "      ") if strided else []
+        lines += _body_lines(ps, p, loads, {}, "      ", split)
         if p == ps.count:
             lines += [f"      out{m}[base + (i64)r * I] = v{v};" for m, v in ps.elem_outputs]
         lines.append("    }")
@@ -300,11 +310,11 @@ def columns(plan: Plan, name: str) -> Kernel:
         f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
         "if _g is None:",
         "    raise RuntimeError('stride pattern cannot be indexed as columns')",
-        "_o0, _o1, _r, _i, _per = _g",
+        "_o0, _o1, _r0, _r1, _i, _per = _g",
         "_total = _o0 * _o1 * _i",
         "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_out0) * 32))",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_total", "_r", "_i", "_o1"]
+    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_total", "_r0 * _r1", "_i", "_o1", "_r1"]
     args += [f"*_per[{j}]" for j in range(len(strided))] + _scalar_args(prog)
     launch += ["if _total > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
     tunables = (TunableSpec("BLOCK", 256, (64, 128, 256, 512)), TunableSpec("UNROLL", 4, (1, 2, 4, 8)))

@@ -120,7 +120,7 @@ class Converter:
     """One conversion of one traced graph at one shape."""
 
     def __init__(self, gm: fx.GraphModule, metas: dict[fx.Node, Any], policy: str, forward_args: list[str],
-                 relative_slices: bool = False):
+                 relative_slices: bool = False, model: nn.Module | None = None):
         self.gm = gm
         self.metas = metas
         self.policy = policy
@@ -133,6 +133,7 @@ class Converter:
         # relative to the sliced size ("{size} // 2") so that one candidate serves
         # every shape; analyze() picks the mode that agrees across shapes.
         self.relative_slices = relative_slices
+        self.model = model
 
     # ------------------------------------------------------------------ driver
     def run(self) -> Plan:
@@ -885,5 +886,43 @@ class Converter:
     _op_BatchNorm2d = _batch_norm
     _op_BatchNorm3d = _batch_norm
 
-    def _op_GroupNorm(self, node: fx.Node) -> TVal:
-        raise Unsupported("op GroupNorm not supported (reduces over channel groups)")
+    def _int_expr(self, value: int) -> str:
+        """Python text for an int the trace inlined: ``self.<attr>`` when exactly one
+        int attribute of the reference holds it (so the candidate follows init
+        arguments), else the literal."""
+        names = [k for k, v in vars(self.model or object()).items()
+                 if type(v) is int and v == value and not k.startswith("_")]
+        return f"self.{names[0]}" if len(names) == 1 else repr(value)
+
+    def _group_norm(self, x: TVal, groups: str, n_groups: int, weight: Any, bias: Any, eps: float) -> Reshaped:
+        self.b.labels.append("group_norm")
+        n, c, *spatial = x.shape
+        if c % n_groups:
+            raise Unsupported("op group_norm with channels not divisible by groups")
+        view = f"{{e}}.view({{e}}.shape[0], {groups}, {{e}}.shape[1] // {groups}, *{{e}}.shape[2:])"
+        xr = self.b.reshape(x, (n, n_groups, c // n_groups, *spatial), view)
+        y = L.layer_norm(self.o, xr, 1 + len(spatial), None, None, eps)
+        ones = ", 1" * len(spatial)
+        for param, op in ((weight, "mul"), (bias, "add")):
+            if param is not None:
+                if not isinstance(param, Src):
+                    raise Unsupported("op group_norm with a computed weight")
+                meta = param.meta.view(n_groups, c // n_groups, *([1] * len(spatial)))
+                y = self.o.ap(op, y, self._t(Src(f"{param.expr}.view({groups}, -1{ones})", meta)))
+        return Reshaped(y, "_out.view(_out.shape[0], _out.shape[1] * _out.shape[2], *_out.shape[3:])")
+
+    def _op_group_norm(self, node: fx.Node) -> Reshaped:
+        x = self._t(self._arg(node, 0))
+        n_groups = int(self._value(self._arg(node, 1, "num_groups")))
+        groups = self._int_expr(n_groups) if not isinstance(self._arg(node, 1, "num_groups"), PyVal) else \
+            self._py(self._arg(node, 1, "num_groups"))
+        w, b = self._arg(node, 2, "weight"), self._arg(node, 3, "bias")
+        eps = float(self._value(self._arg(node, 4, "eps", 1e-5)))
+        return self._group_norm(x, groups, n_groups, w, b, eps)
+
+    def _op_GroupNorm(self, node: fx.Node) -> Reshaped:
+        m = self._module(node)
+        x = self._t(self._arg(node, 0))
+        w = Src(f"self.{node.target}.weight", m.weight) if m.affine else None
+        b = Src(f"self.{node.target}.bias", m.bias) if m.affine else None
+        return self._group_norm(x, f"self.{node.target}.num_groups", int(m.num_groups), w, b, float(m.eps))

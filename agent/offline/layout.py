@@ -59,18 +59,18 @@ def _split(full, lo, hi):
 
 
 def _group_layout(full, lo, hi, strides):
-    """Collapse a reduction's iteration shape into outer (2 dims), reduced (1)
-    and inner (1) groups; returns (O0, O1, R, I, [(so0, so1, sr, si) per tensor])
-    or None when some tensor's strides cannot be expressed that way."""
+    """Collapse a reduction's iteration shape into outer (2 dims), reduced (2)
+    and inner (1) groups. Returns (O0, O1, R0, R1, I, [(so0, so1, sr0, sr1, si)
+    per tensor]) or None when some tensor's strides cannot be expressed that way."""
     outer, red, inner = _split(full, lo, hi)
     n_out = len(outer)
     n_red = len(red)
     parts = []
-    for sizes, a, b, nd in ((outer, 0, n_out, 2), (red, n_out, n_out + n_red, 1), (inner, n_out + n_red, len(full), 1)):
+    for sizes, a, b, nd in ((outer, 0, n_out, 2), (red, n_out, n_out + n_red, 2), (inner, n_out + n_red, len(full), 1)):
         got = _collapse(sizes, [s[a:b] for s in strides], nd)
         if got is None:
             return None
         parts.append(got)
     (o_sizes, o_st), (r_sizes, r_st), (i_sizes, i_st) = parts
-    per = [(o_st[j][0], o_st[j][1], r_st[j][0], i_st[j][0]) for j in range(len(strides))]
-    return o_sizes[0], o_sizes[1], r_sizes[0], i_sizes[0], per
+    per = [(o_st[j][0], o_st[j][1], r_st[j][0], r_st[j][1], i_st[j][0]) for j in range(len(strides))]
+    return o_sizes[0], o_sizes[1], r_sizes[0], r_sizes[1], i_sizes[0], per

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from cudarwin import runtime
@@ -218,3 +220,13 @@ def test_missing_headers_get_a_hint(monkeypatch):
     monkeypatch.setattr(runtime, "_include_cache", [()])
     with pytest.raises(CudaCompileError, match="set CUDA_PATH"):
         compile_cuda(HALF)
+
+
+def test_missing_nvrtc_is_a_clear_error(monkeypatch):
+    import cupy_backends.cuda.libs as libs
+
+    monkeypatch.delattr(libs, "nvrtc")
+    monkeypatch.setitem(sys.modules, "cupy_backends.cuda.libs.nvrtc", None)  # the import now fails
+    assert not nvrtc_available()
+    with pytest.raises(CudarwinError, match=r"NVRTC is not available.*pip install cudarwin\[cuda\]"):
+        compile_cuda(RELU)

@@ -32,6 +32,14 @@ Two pieces of state matter to the verifier:
   KernelBench-style candidates are recorded too. ``cudarwin.runner.compile``
   imports candidates this way to find their CUDA without running them.
 
+NVRTC gets ``--std=c++17`` (unless the options pick a standard) and the CUDA
+include directories, so ``<cuda_fp16.h>``, ``<cuda_bf16.h>`` and
+``<cuda/std/...>`` work. ``-default-device`` is *not* passed: helper functions
+need ``__device__``, exactly as with nvcc, so a kernel written here compiles
+there too. ``<cstdint>``/``<stdint.h>`` (which NVRTC lacks) are served from
+libcu++, and ``int64_t`` and friends work without an include, as under nvcc.
+Compiler messages keep the source's own line numbers: nothing is prepended.
+
 The disk cache lives in ``CUDARWIN_CACHE_DIR`` (default
 ``~/.cache/cudarwin/kernels``). Its entries are trusted: evaluation workers
 should point it at a directory candidates cannot write.

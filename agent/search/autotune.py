@@ -25,7 +25,8 @@ def tuned_variants(parent: Scored, seen: set[str], limit: int) -> list[Candidate
 
 
 async def autotune_step(ctx: SearchContext, parent: Scored, limit: int, *, generation: int = 0, island: int = 0) -> list[Scored]:
-    """Evaluate up to ``limit`` variants of ``parent`` concurrently."""
+    """Evaluate up to ``limit`` variants of ``parent`` concurrently. The caller
+    adds them to ``ctx.seen`` at its next barrier."""
     variants = tuned_variants(parent, ctx.seen, limit)
 
     async def one(candidate: Candidate) -> Scored:
@@ -37,7 +38,6 @@ async def autotune_step(ctx: SearchContext, parent: Scored, limit: int, *, gener
 
     results = list(await asyncio.gather(*(one(c) for c in variants)))
     for scored in results:
-        ctx.seen.add(scored.candidate.id)
         ctx.offer(scored)
     return results
 
@@ -58,7 +58,10 @@ class Autotune:
             if ctx.best is None or ctx.stopped:
                 return
             before = ctx.best.candidate.id
-            if not await autotune_step(ctx, ctx.best, self.per_round, generation=round_):
+            tried = await autotune_step(ctx, ctx.best, self.per_round, generation=round_)
+            if not tried:
                 return  # nothing left to try
+            ctx.seen.update(s.candidate.id for s in tried)
+            ctx.settle()
             if ctx.best.candidate.id == before and not tuned_variants(ctx.best, ctx.seen, 1):
                 return

@@ -51,7 +51,8 @@ class SearchContext:
     stats: TaskStats = field(init=False)
     seen: set[str] = field(default_factory=set)  # candidate ids proposed before the current generation
     best: Scored | None = None
-    baselines: tuple[ShapeResult, ...] = ()
+    baselines: tuple[ShapeResult, ...] = ()  # shown in prompts; changed only by settle()
+    _measured: tuple[ShapeResult, ...] = ()
     on_update: Callable[[TaskStats], None] = lambda stats: None
 
     def __post_init__(self) -> None:
@@ -60,6 +61,13 @@ class SearchContext:
     @property
     def stopped(self) -> bool:
         return bool(self.stats.stopped)
+
+    def settle(self) -> None:
+        """Between generations: let prompts show baselines measured so far.
+        Never mid-generation, so prompts do not depend on which evaluation
+        finished first (a resumed run must send the very same prompts)."""
+        if self._measured and not any(b.eager is not None for b in self.baselines):
+            self.baselines = self._measured
 
     def stop(self, reason: str) -> None:
         if not self.stats.stopped:
@@ -72,11 +80,12 @@ class SearchContext:
         ev = scored.evaluation
         if ev is None or not ev.accepted:
             return
-        if any(s.eager is not None for s in ev.shapes) and not any(b.eager is not None for b in self.baselines):
-            self.baselines = tuple(
+        if any(s.eager is not None for s in ev.shapes) and not self._measured:
+            self._measured = tuple(
                 ShapeResult(s.index, s.shape, eager=s.eager, compiled=s.compiled, floor_ms=s.floor_ms) for s in ev.shapes
             )
-        if self.best is None or scored.fitness > self.best.fitness:
+        # Ties go to the smaller id, so concurrent arrivals cannot change the outcome.
+        if self.best is None or (scored.fitness, self.best.candidate.id) > (self.best.fitness, scored.candidate.id):
             self.best = scored
             self.stats.best_fitness = scored.fitness
             self.stats.best_id = scored.candidate.id

@@ -21,6 +21,10 @@ from cudarwin.agent.search.elites import Elites
 from cudarwin.agent.search.translate import first_correct
 
 
+async def _nothing() -> list[Scored]:
+    return []
+
+
 @dataclass
 class Evolve:
     generations: int = 10
@@ -47,20 +51,21 @@ class Evolve:
                 elites.migrate()
 
     async def _generation(self, ctx: SearchContext, elites: Elites, generation: int) -> None:
-        jobs = []
-        for island in range(self.islands):
-            for slot in range(self.per_island):
-                jobs.append((island, self._slot(ctx, elites, generation, island, slot)))
-        results = await asyncio.gather(*(job for _, job in jobs))
+        islands = [island for island in range(self.islands) for _ in range(self.per_island)]
+        chains = [self._slot(ctx, elites, generation, island, slot) for slot, island in enumerate(islands)]
+        # Autotuning needs no LLM: its evaluations keep the GPUs busy while the chains wait for answers.
         best = elites.best()
-        tuned: list[Scored] = []
-        if best is not None and self.autotune_per_generation and not ctx.stopped:
-            tuned = await autotune_step(ctx, best, self.autotune_per_generation, generation=generation)
-        self._absorb(ctx, elites, list(zip((island for island, _ in jobs), results)))
+        tune = self.autotune_per_generation if best is not None and not ctx.stopped else 0
+        tuning = autotune_step(ctx, best, tune, generation=generation) if tune else _nothing()
+        *results, tuned = await asyncio.gather(*chains, tuning)
+        self._absorb(ctx, elites, list(zip(islands, results)))
+        ctx.seen.update(s.candidate.id for s in tuned)
         for scored in tuned:
             elites.add(0, scored)
+        ctx.settle()
 
-    async def _slot(self, ctx: SearchContext, elites: Elites, generation: int, island: int, slot: int) -> ChainResult:
+    async def _slot(self, ctx: SearchContext, elites: Elites, generation: int, island: int, index: int) -> ChainResult:
+        slot = index % self.per_island
         rng = rng_for(ctx, "evolve", generation, island, slot)
         parent = elites.choose_parent(island, rng, self.exploration)
         conversation = f"{ctx.task.name}/g{generation}/i{island}/s{slot}"

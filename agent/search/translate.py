@@ -24,6 +24,7 @@ async def first_correct(ctx: SearchContext, samples: int, turns: int, *, generat
     results = await asyncio.gather(*(one(i) for i in range(max(1, samples))))
     for r in results:
         ctx.seen.update(s.candidate.id for s in r.evaluated)
+    ctx.settle()
     return list(results)
 
 

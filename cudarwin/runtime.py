@@ -672,13 +672,17 @@ _memory_cache: dict[str, CompiledCuda] = {}
 def _read_disk(key: str) -> dict[str, Any] | None:
     try:
         entry = json.loads((cache_dir() / f"{key}.json").read_text())
-        return entry if entry.get("key") == key and entry.get("format") == _CACHE_FORMAT else None
-    except (OSError, ValueError):
+        base64.b64decode(entry["cubin"], validate=True)
+        valid = (entry["key"] == key and entry["format"] == _CACHE_FORMAT
+                 and isinstance(entry["log"], str) and isinstance(entry["stats"], dict))
+        return entry if valid else None
+    except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: compile again
 
 
 def _write_disk(key: str, entry: dict[str, Any]) -> None:
     directory = cache_dir()
+    tmp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key[:16]}.", suffix=".tmp")
@@ -686,7 +690,9 @@ def _write_disk(key: str, entry: dict[str, Any]) -> None:
             json.dump(entry, fh)
         os.replace(tmp, directory / f"{key}.json")  # atomic: readers never see half a file
     except OSError:
-        pass  # a read-only or full cache only costs a recompile next time
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        # a read-only or full cache only costs a recompile next time
 
 
 def _build(source: str, arch: str, options: tuple[str, ...], name: str, key: str) -> dict[str, Any]:

@@ -130,9 +130,13 @@ def test_disk_cache_is_written_and_used(tmp_path):
     assert compile_cuda(RELU).cached  # and now from memory
 
 
-def test_damaged_cache_entry_is_recompiled(tmp_path):
+@pytest.mark.parametrize("damage", ["{not json", "[]", '{"format": 1}', "same key, bad cubin"])
+def test_damaged_cache_entry_is_recompiled(tmp_path, damage):
     first = compile_cuda(RELU)
-    (tmp_path / "kernels" / f"{first.key}.json").write_text("{not json")
+    path = tmp_path / "kernels" / f"{first.key}.json"
+    if damage == "same key, bad cubin":
+        damage = path.read_text().replace('"cubin": "', '"cubin": "@@')
+    path.write_text(damage)
     runtime._memory_cache.clear()
     again = compile_cuda(RELU)
     assert not again.cached and again.cubin == first.cubin

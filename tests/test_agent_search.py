@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cudarwin.agent.optimize import run_optimize
-from cudarwin.config import compose_config
+from cudarwin.config import compose_config, load_saved_config
 from cudarwin.results import Archive
 from fakes.evaluator import FakeEvaluator
 from fakes.openai_server import FakeOpenAIServer, Scripted
@@ -139,16 +139,18 @@ def test_evolve_improves_and_a_killed_run_resumes_to_the_same_result(suite: Path
         with pytest.raises(Killed):
             run(config(server, suite, tmp_path / "run", *EVOLVE), killed)
         resumed = FakeEvaluator()
-        cfg = compose_config([])  # resume reads the saved config; only the evaluator is swapped here
-        from cudarwin.config import load_saved_config
-
-        cfg = load_saved_config(tmp_path / "run")
+        cfg = load_saved_config(tmp_path / "run")  # what `resume=RUN_DIR` does; only the evaluator is swapped
         cfg.resume = str(tmp_path / "run")
         run(cfg, resumed)
         assert best(tmp_path / "run") == ref_best
         done_before = set(killed.calls[: killed.n])
         assert not done_before & set(resumed.calls)  # finished evaluations kept
         assert sorted(killed.calls[: killed.n] + resumed.calls) == sorted(reference.calls)
+        # cached LLM calls replayed: no request paid twice, and as many paid as without the kill
+        with Archive.open(tmp_path / "run", readonly=True) as run_archive, Archive.open(tmp_path / "ref", readonly=True) as ref_archive:
+            paid = [c.request_hash for c in run_archive.llm_calls() if not c.cache_hit]
+            assert len(paid) == len(set(paid))
+            assert sorted(paid) == sorted(c.request_hash for c in ref_archive.llm_calls() if not c.cache_hit)
 
 
 def test_call_budget_ends_the_run_cleanly(suite: Path, tmp_path: Path):

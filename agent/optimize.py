@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -45,6 +45,7 @@ class RunResult:
     http_calls: int  # requests actually sent this time
     evaluations_run: int  # evaluations actually run this time (not reused)
     report: Path | None
+    per_model: dict[str, ModelUsage] = field(default_factory=dict)  # configured model name -> usage
 
 
 def default_run_dir() -> Path:
@@ -74,7 +75,7 @@ def run_optimize(cfg: DictConfig, *, evaluator_factory: EvaluatorFactory | None 
         result = asyncio.run(_run(cfg, tasks, device, policy, evaluator, store, archive, run_dir, out))
     report = _write_report(run_dir) if cfg.get("report", True) else None
     _write_summary(run_dir, result)
-    return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report)
+    return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report, result.per_model)
 
 
 def _real_evaluator(config: Any) -> Any:
@@ -131,7 +132,13 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
         for s in stats:
             print(stats_line(s), file=out)
         print(usage_line(client.usage.total() if client else None), file=out)
-    return RunResult(run_dir, stats, client.usage.total() if client else None, client.http_calls if client else 0, evals.evaluated, None)
+        if client is not None and len(client.usage.per_model) > 1:
+            for name, used in client.usage.per_model.items():
+                print(f"  {name}: " + usage_line(used).removeprefix("LLM: "), file=out)
+    if client is None:
+        return RunResult(run_dir, stats, None, 0, evals.evaluated, None)
+    per_model = dict(client.usage.per_model)
+    return RunResult(run_dir, stats, client.usage.total(), client.http_calls, evals.evaluated, None, per_model)
 
 
 async def _prompt_baselines(ctx: SearchContext, evaluator: Any, store: ArchiveRunStore) -> tuple:
@@ -175,7 +182,7 @@ def _write_summary(run_dir: Path, result: RunResult) -> None:
     usage = result.usage
     summary = {
         "tasks": {s.task: {k: v for k, v in vars(s).items() if k != "task"} for s in result.stats},
-        "llm": None if usage is None else vars(usage),
+        "llm": None if usage is None else {**vars(usage), "per_model": {k: vars(v) for k, v in result.per_model.items()}},
         "http_calls": result.http_calls,
         "evaluations_run": result.evaluations_run,
     }

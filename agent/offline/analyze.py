@@ -75,7 +75,7 @@ def _leaf_tensors(plan: Plan, traced: Traced) -> list[torch.Tensor]:
     return [eval(op.expr, ns) for op in plan.program.operands]  # noqa: S307
 
 
-def _layouts(plan: Plan, tensors: list[torch.Tensor]) -> tuple[Layout, ...]:
+def _layouts(plan: Plan, tensors: list[torch.Tensor]) -> tuple[tuple[Layout, ...], bool]:
     full = lay._bshape(*(tuple(t.shape) for t in tensors))
     prog = plan.program
     reduce_dims = prog.reduce_dims
@@ -92,13 +92,16 @@ def _layouts(plan: Plan, tensors: list[torch.Tensor]) -> tuple[Layout, ...]:
         else:
             out.append(Layout.STRIDED)
     strides = [lay._bstrides(tuple(t.shape), tuple(t.stride()), full) for t in tensors]
+    split = False
     if reduce_dims:
-        ok = lay._group_layout(full, reduce_dims[0], reduce_dims[-1], strides) is not None
+        got = lay._group_layout(full, reduce_dims[0], reduce_dims[-1], strides)
+        ok = got is not None
+        split = ok and got[2] > 1  # type: ignore[index]
     else:
         ok = lay._collapse(full, strides, 4) is not None
     if not ok:
         raise Unsupported("a broadcast/stride pattern too irregular to index (more than 4 distinct dims)")
-    return tuple(out)
+    return tuple(out), split
 
 
 def _with_layouts(plan: Plan, layouts: tuple[Layout, ...]) -> Plan:
@@ -133,7 +136,9 @@ def _analyze(traces: list[Traced], policy: str, relative: bool) -> Plan:
     plans: list[Plan] = []
     for traced in traces:
         plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm), relative, traced.model).run()
-        plans.append(_with_layouts(plan, _layouts(plan, _leaf_tensors(plan, traced))))
+        layouts, split = _layouts(plan, _leaf_tensors(plan, traced))
+        plan = dataclasses.replace(plan, program=dataclasses.replace(plan.program, reduced_split=split))
+        plans.append(_with_layouts(plan, layouts))
     merged = plans[0]
     for other in plans[1:]:
         merged = _unify(merged, other)
@@ -155,8 +160,9 @@ def _unify(a: Plan, b: Plan) -> Plan:
         if -2 in dims:
             raise _ShapesDisagree("the traced computation differs between the task's shapes")
         outputs.append(dataclasses.replace(x, dims=dims))
-    a = dataclasses.replace(a, program=dataclasses.replace(a.program, outputs=tuple(outputs)))
-    b = dataclasses.replace(b, program=dataclasses.replace(b.program, outputs=tuple(outputs)))
+    split = a.program.reduced_split or b.program.reduced_split
+    a = dataclasses.replace(a, program=dataclasses.replace(a.program, outputs=tuple(outputs), reduced_split=split))
+    b = dataclasses.replace(b, program=dataclasses.replace(b.program, outputs=tuple(outputs), reduced_split=split))
     if a != b:
         raise _ShapesDisagree("the traced computation differs between the task's shapes")
     return a

@@ -41,7 +41,15 @@ class Kernel:
     defines: tuple[tuple[str, str], ...]  # (macro, Python expression): passed as -D<macro>=<value>
     setup: tuple[str, ...]  # module-level Python lines run before compiling (derived constants)
     tunables: tuple[TunableSpec, ...]
-    launch: tuple[str, ...]  # Python lines for forward; operands are _t<k>, scalars _s<k>, results _out<m>
+    # Python lines of `_configure` (run once per operand shapes/strides), after `_F`
+    # is known; they must define `_grid` (0: nothing to launch), `_block` and
+    # `_ints` (the integer kernel arguments). Operand k has shape `_shapes[k]`
+    # and strides `_strides[k]`; output m has shape `_oshapes[m]`.
+    configure: tuple[str, ...]
+    # Python lines run on every call before the launch, and the arguments they
+    # add right after the outputs (e.g. the alignment test of vectorized loads).
+    per_call: tuple[str, ...]
+    per_call_args: tuple[str, ...]
     kind: str
 
 
@@ -65,12 +73,27 @@ def ld(prog: Program, k: int, offset: str | None) -> str:
     return f"__ldg({ptr})" if dtype == "float32" else f"(float)__ldg({ptr})"
 
 
-def _params(prog: Program, extra: list[str], strided: dict[int, list[str]]) -> str:
+def _params(prog: Program, extra: list[str], strided: dict[int, list[str]], per_call: tuple[str, ...] = ()) -> str:
+    """The kernel's parameter list. Integer sizes and strides (``extra`` then
+    ``strided``) travel in one by-value struct ``P`` (one launch argument instead
+    of dozens); ``per_call`` parameters stay separate."""
     ins = [f"const {C_TYPES[op.dtype]}* __restrict__ in{k}" for k, op in enumerate(prog.operands)]
-    strides = [f"long long {s}" for k in sorted(strided) for s in strided[k]]
     scalars = [f"float s{k}" for k in range(len(prog.scalars))]
     outs = [f"float* __restrict__ out{m}" for m in range(len(prog.outputs))]
-    return ",\n    ".join(ins + outs + extra + strides + scalars)
+    return ",\n    ".join(ins + outs + list(per_call) + ["const cd_params P"] + scalars)
+
+
+def _unpack(extra: list[str], strided: dict[int, list[str]]) -> list[str]:
+    """Kernel-body lines naming the fields of ``P`` (same order as the packed ints)."""
+    fields = extra + [f"long long {s}" for k in sorted(strided) for s in strided[k]]
+    out = [f"  const {f.rsplit(' ', 1)[0]} {f.rsplit(' ', 1)[1]} = ({f.rsplit(' ', 1)[0]})P.v[{i}];"
+           for i, f in enumerate(fields)]
+    return out
+
+
+def struct_def(extra: list[str], strided: dict[int, list[str]]) -> str:
+    count = len(extra) + sum(len(v) for v in strided.values())
+    return f"struct cd_params {{ long long v[{max(1, count)}]; }};\n"
 
 
 def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) -> list[str]:
@@ -87,10 +110,6 @@ def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) ->
     return lines
 
 
-def _out_args(prog: Program) -> list[str]:
-    return [f"_out{m}" for m in range(len(prog.outputs))]
-
-
 def _scalar_args(prog: Program) -> list[str]:
     return [f"_s{k}" for k in range(len(prog.scalars))]
 
@@ -105,7 +124,7 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     # outputs that are pieces of a torch.cat are written through strides into the joined result
     out_strided = {m: [f"ost{m}_{d}" for d in range(4)] for m, o in enumerate(prog.outputs) if o.concat}
     indexed = bool(strided or out_strided)
-    extra = ["long long n", "int vec_ok"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if indexed else [])
+    extra = ["long long n"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if indexed else [])
     extra += [f"long long {s}" for m in out_strided for s in out_strided[m]]
     full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and prog.operands[k].dtype == "float32"]
     full_other = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and k not in full]
@@ -135,8 +154,10 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     other_loads = {k: ld(prog, k, "i") for k in full_other}
     vec_loads = {**scalar_loads, **strided_loads, **other_loads, **{k: f"a{k}[e]" for k in full}}
     tail_loads = {**scalar_loads, **strided_loads, **other_loads, **{k: ld(prog, k, "i") for k in full}}
-    lines = [PRELUDE, _VEC_HELPERS, f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
-             f"    {_params(prog, extra, strided)})", "{"]
+    lines = [PRELUDE, _VEC_HELPERS, struct_def(extra, strided),
+             f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
+             f"    {_params(prog, extra, strided, ('int vec_ok',))})", "{"]
+    lines += _unpack(extra, strided)
     lines += _emit(prog, pre, scalar_loads, "  ")
     lines += [
         "  const i64 step = (i64)gridDim.x * BLOCK;",
@@ -159,28 +180,29 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     lines += [f"    out{m}[oo{m}] = v{o.value};" for m, o in pieces] + ["  }", "}"]
 
     vec_check = " and ".join([f"_t{k}.data_ptr() % (4 * VEC) == 0" for k in full] or ["True"])
-    launch = [
-        "_n = _out0.numel()",
-        f"_vec_ok = int(VEC > 1 and {vec_check})",
-        "_work = _n // VEC if _vec_ok else _n",
-        "_grid = max(1, min(-(-_work // BLOCK), _sm_count(_out0) * BLOCKS_PER_SM))",
+    configure = [
+        "_n = math.prod(_F)",
+        "_per_sm = _sm_count(_dev) * BLOCKS_PER_SM",
+        # (vectorized, scalar) grid sizes: which one applies depends on the pointers' alignment
+        "_grid = (max(1, min(-(-(_n // VEC) // BLOCK), _per_sm)), max(1, min(-(-_n // BLOCK), _per_sm))) if _n else (0, 0)",
+        "_block = BLOCK",
+        "_ints = (_n,)",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_n", "_vec_ok"]
     if indexed:
-        strides = ", ".join([f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided]
-                            + [f"_bstrides(tuple(_out{m}.shape), _out{m}.stride(), _F)" for m in out_strided])
-        launch += [
-            f"_lay = _collapse(_F, [{strides}], 4)",
+        strides = [f"_bstrides(_shapes[{k}], _strides[{k}], _F)" for k in strided]
+        strides += [f"_bstrides(_oshapes[{m}], _joined_strides(_oshapes[{m}], {c[3]}, {c[2]}), _F)"
+                    for m, c in ((m, prog.outputs[m].concat) for m in out_strided)]
+        configure += [
+            f"_lay = _collapse(_F, [{', '.join(strides)}], 4)",
             "if _lay is None:",
             "    raise RuntimeError('broadcast pattern needs more than 4 dims')",
-            "_sz, _st = _lay",
             "if _n >= 2 ** 32:",
             "    raise RuntimeError('broadcast indexing uses 32-bit element indices')",
+            "_sz, _st = _lay",
+            "_ints = (_n, _sz[1], _sz[2], _sz[3]) + tuple(sum(_st[%d:] + _st[:%d], []))" % (len(strided), len(strided)),
         ]
-        args += ["_sz[1]", "_sz[2]", "_sz[3]"] + [f"*_st[{j}]" for j in range(len(strided), len(strided) + len(out_strided))]
-        args += [f"*_st[{j}]" for j in range(len(strided))]
-    args += _scalar_args(prog)
-    launch += ["if _n > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
+    configure.append("_ints = _pack(_ints)")
+    per_call = (f"_vec_ok = int(VEC > 1 and {vec_check})", "_grid = _grid[0] if _vec_ok else _grid[1]")
     vec_default = 4
     block_default = 256 if headline_numel >= 1 << 16 else 128
     tunables = (
@@ -188,8 +210,8 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
         TunableSpec("VEC", vec_default, (1, 2, 4)),
         TunableSpec("BLOCKS_PER_SM", 8, (2, 4, 8, 16, 32)),
     )
-    return Kernel(name, "\n".join(lines) + "\n", (("BLOCK", "BLOCK"), ("VEC", "VEC")), (), tunables, tuple(launch),
-                  "elementwise")
+    return Kernel(name, "\n".join(lines) + "\n", (("BLOCK", "BLOCK"), ("VEC", "VEC")), (), tunables,
+                  tuple(configure), per_call, ("_vec_ok",), "elementwise")
 
 
 def _depends_on_elements(prog: Program, k: int) -> bool:

@@ -17,10 +17,10 @@ from cudarwin.agent.offline.codegen import (
     C_TYPES,
     Kernel,
     TunableSpec,
-    _out_args,
     _params,
+    _unpack,
+    struct_def,
     _pow2_at_least,
-    _scalar_args,
     ld,
 )
 from cudarwin.agent.offline.builder import Unsupported
@@ -94,8 +94,11 @@ def _combine(kind_code: int, acc: str, val: str) -> str:
     return {0: f"{acc} += {val};", 1: f"{acc} = cd_max({acc}, {val});", 2: f"{acc} = cd_min({acc}, {val});"}[kind_code]
 
 
-def _split_lines(idx: str, q: str, r: str, indent: str) -> list[str]:
-    """(q, r) = divmod(idx, R1), skipping the division when the reduced dims collapse to one."""
+def _split_lines(idx: str, q: str, r: str, indent: str, split: bool) -> list[str]:
+    """(q, r) = divmod(idx, R1); without ``split`` the reduced dims always
+    collapse to one (checked when configuring), so q = 0 and r = idx."""
+    if not split:
+        return [f"{indent}const int {q} = 0, {r} = {idx};"]
     return [f"{indent}int {q} = 0, {r} = {idx};", f"{indent}if (R1 != R) {{ {q} = {idx} / R1; {r} = {idx} - {q} * R1; }}"]
 
 
@@ -119,6 +122,12 @@ def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int
 
 
 # ---------------------------------------------------------------------- rows
+
+
+def _split_guard(prog: Program) -> list[str]:
+    if prog.reduced_split:
+        return []
+    return ["if _r0 > 1:", "    raise RuntimeError('this kernel indexes the reduced dims as one; the operand strides need two')"]
 
 
 def _no_concat(prog: Program) -> None:
@@ -145,8 +154,10 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
 
     fixed_loads = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
                    for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
-    lines = [PRELUDE, _ROWS_HELPERS, f'extern "C" __global__ void __launch_bounds__(TPR * RPB) {name}(',
+    lines = [PRELUDE, _ROWS_HELPERS, struct_def(extra, strided),
+             f'extern "C" __global__ void __launch_bounds__(TPR * RPB) {name}(',
              f"    {_params(prog, extra, strided)})", "{"]
+    lines += _unpack(extra, strided)
     lines += [
         "#if TPR > 32",
         "  __shared__ float cd_red[TPR / 32];",
@@ -183,7 +194,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         store_out = [f"      out{m}[(i64)rr * R + j] = v{v};" for m, v in ps.elem_outputs] if p == ps.count else []
         lines += ["#pragma unroll", "  for (int q = 0; q < CACHE; ++q) {", "    const int j = lane + q * TPR;",
                   "    if (j < n) {"]
-        split = _split_lines("j", "jq", "jr", "      ") if any(k in strided for k in ops_here) else []
+        split = _split_lines("j", "jq", "jr", "      ", prog.reduced_split) if any(k in strided for k in ops_here) else []
         lines += _body_lines(ps, p, cache_load, store, "      ", split) + store_out + ["    }", "  }"]
         lines += ["  for (int j = lane + CACHE * TPR; j < n; j += TPR) {"]
         lines += _body_lines(ps, p, tail_load, {}, "    ", [x[2:] for x in split]) + [x[2:] for x in store_out] + ["  }"]
@@ -196,18 +207,18 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
     lines.append("}")
 
     lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
-    strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
-    launch = [
+    strides = ", ".join(f"_bstrides(_shapes[{k}], _strides[{k}], _F)" for k in strided)
+    configure = [
         f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
         "if _g is None:",
         "    raise RuntimeError('stride pattern cannot be indexed as rows')",
         "_o0, _o1, _r0, _r1, _i, _per = _g",
+        *_split_guard(prog),
         "_rows = _o0 * _o1",
+        "_grid = -(-_rows // _RPB)",
+        "_block = THREADS_PER_ROW * _RPB",
+        "_ints = _pack((_rows, _r0 * _r1, _o1, _r1) + tuple(x for p in _per for x in p[:4]))",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_rows", "_r0 * _r1", "_o1", "_r1"]
-    args += [f"*_per[{j}][:4]" for j in range(len(strided))] + _scalar_args(prog)
-    launch += ["if _rows > 0:",
-               f"    _mod.{name}(grid=(-(-_rows // _RPB),), block=(THREADS_PER_ROW * _RPB,), args=({', '.join(args)},))"]
     tpr = min(1024, max(32, _pow2_at_least(math.ceil(headline_r / 16))))
     cache_cap = 32 // max(1, len(cached))
     # also without cached operands: the unrolled first loop keeps CACHE loads in flight
@@ -219,7 +230,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
     )
     setup = ("_RPB = 1 if THREADS_PER_ROW > 32 else max(ROWS_PER_BLOCK, 32 // THREADS_PER_ROW)",)
     return Kernel(name, "\n".join(lines) + "\n", (("TPR", "THREADS_PER_ROW"), ("RPB", "_RPB"), ("CACHE", "CACHE")),
-                  setup, tunables, tuple(launch), "rows")
+                  setup, tunables, tuple(configure), (), (), "rows")
 
 
 def _pow2_floor(n: int) -> int:
@@ -277,8 +288,10 @@ def columns(plan: Plan, name: str) -> Kernel:
     fixed = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
              for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
     loads = elem | fixed
-    lines = [PRELUDE, _COLUMN_HELPERS, f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
+    lines = [PRELUDE, _COLUMN_HELPERS, struct_def(extra, strided),
+             f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
              f"    {_params(prog, extra, strided)})", "{",
+             *_unpack(extra, strided),
              "  const float cd_count = (float)R;",
              "  (void)cd_count;",
              "  for (i64 t = (i64)blockIdx.x * BLOCK + threadIdx.x; t < total; t += (i64)gridDim.x * BLOCK) {",
@@ -293,7 +306,7 @@ def columns(plan: Plan, name: str) -> Kernel:
         if p < ps.count:
             lines += [f"    float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
         lines += ["#pragma unroll cd_unroll", "    for (int r = 0; r < R; ++r) {"]
-        split = _split_lines("r", "rq", "rs", "      ") if strided else []
+        split = _split_lines("r", "rq", "rs", "      ", prog.reduced_split) if strided else []
         lines += _body_lines(ps, p, loads, {}, "      ", split)
         if p == ps.count:
             lines += [f"      out{m}[base + (i64)r * I] = v{v};" for m, v in ps.elem_outputs]
@@ -305,21 +318,21 @@ def columns(plan: Plan, name: str) -> Kernel:
     lines += ["  }", "}"]
 
     lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
-    strides = ", ".join(f"_bstrides(tuple(_t{k}.shape), _t{k}.stride(), _F)" for k in strided)
-    launch = [
+    strides = ", ".join(f"_bstrides(_shapes[{k}], _strides[{k}], _F)" for k in strided)
+    configure = [
         f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
         "if _g is None:",
         "    raise RuntimeError('stride pattern cannot be indexed as columns')",
         "_o0, _o1, _r0, _r1, _i, _per = _g",
+        *_split_guard(prog),
         "_total = _o0 * _o1 * _i",
-        "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_out0) * 32))",
+        "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_dev) * 32)) if _total else 0",
+        "_block = BLOCK",
+        "_ints = _pack((_total, _r0 * _r1, _i, _o1, _r1) + tuple(x for p in _per for x in p))",
     ]
-    args = [f"_t{k}" for k in range(len(prog.operands))] + _out_args(prog) + ["_total", "_r0 * _r1", "_i", "_o1", "_r1"]
-    args += [f"*_per[{j}]" for j in range(len(strided))] + _scalar_args(prog)
-    launch += ["if _total > 0:", f"    _mod.{name}(grid=(_grid,), block=(BLOCK,), args=({', '.join(args)},))"]
     tunables = (TunableSpec("BLOCK", 256, (64, 128, 256, 512)), TunableSpec("UNROLL", 4, (1, 2, 4, 8)))
     return Kernel(name, "\n".join(lines) + "\n", (("BLOCK", "BLOCK"), ("UNROLL", "UNROLL")), (), tunables,
-                  tuple(launch), "columns")
+                  tuple(configure), (), (), "columns")
 
 
 _COLUMN_HELPERS = r"""

@@ -123,6 +123,8 @@ class Program:
     rank: int  # rank of the iteration shape F
     reduce_dims: tuple[int, ...] = ()  # contiguous, ascending dims of F; () = elementwise
     container: str = ""  # "" for one returned tensor, "tuple" or "list" for several
+    # some operand needs the reduced dims as two (a group-norm weight): index j as (j / R1, j % R1)
+    reduced_split: bool = False
     labels: tuple[str, ...] = ()  # torch ops recognized, for reports ("softmax", "gelu")
 
     @property

@@ -53,6 +53,17 @@ def _collapse(sizes, strides, ndims):
     return out_sizes, out_strides
 
 
+def _joined_strides(piece, dim, parts):
+    """Strides of one of ``parts`` equal pieces of a contiguous tensor joined along ``dim``."""
+    joined = list(piece)
+    joined[dim] *= parts
+    out, acc = [], 1
+    for n in reversed(joined):
+        out.append(acc)
+        acc *= n
+    return tuple(reversed(out))
+
+
 def _split(full, lo, hi):
     """Sizes of the outer dims, the reduced dims [lo, hi] and the inner dims of ``full``."""
     return full[:lo], full[lo : hi + 1], full[hi + 1 :]

@@ -24,15 +24,16 @@ _SKIP_NAMES = {"Model", "get_inputs", "get_init_inputs", "SHAPES", "META"}
 _SUPER = re.compile(r"super\(\s*Model\s*,\s*self\s*\)")
 
 _SM_HELPER = '''
-_SM_COUNT = {}
+def _pack(ints):
+    """Integer kernel arguments as the bytes of ``struct cd_params`` (one argument)."""
+    data = np.array(ints, dtype=np.int64)
+    return data.view(np.dtype((np.void, data.nbytes)))[0]
 
 
-def _sm_count(t):
-    """Multiprocessors of ``t``'s GPU (grid sizes scale with it)."""
-    idx = t.device.index if t.device.index is not None else torch.cuda.current_device()
-    if idx not in _SM_COUNT:
-        _SM_COUNT[idx] = torch.cuda.get_device_properties(idx).multi_processor_count
-    return _SM_COUNT[idx]
+def _sm_count(device):
+    """Multiprocessors of ``device`` (grid sizes scale with it)."""
+    idx = device.index if device.index is not None else torch.cuda.current_device()
+    return torch.cuda.get_device_properties(idx).multi_processor_count
 '''
 
 
@@ -102,6 +103,29 @@ def _tuple(items: list[str]) -> str:
     return "(" + "".join(f"{x}, " for x in items) + ")"
 
 
+def _configure_source(plan: Plan, kernel: Kernel) -> str:
+    """``_configure``: the launch configuration for one set of operand shapes
+    and strides (sizes, collapsed strides, grid), memoized in ``_CONFIG``."""
+    prog = plan.program
+    oshapes = [_tuple(["1" if d < 0 else f"_F[{d}]" for d in out.dims]) for out in prog.outputs]
+    lines = [
+        "_shapes, _strides = _ss[0::2], _ss[1::2]",
+        "_F = _bshape(*_shapes)",
+        f"_oshapes = {_tuple(oshapes)}",
+        *kernel.configure,
+        "_cfg = _CONFIG[(_dev, *_ss)] = (_F, _oshapes, _grid, _block, _ints)",
+        "return _cfg",
+    ]
+    body = textwrap.indent("\n".join(lines), "    ")
+    return f'''_CONFIG = {{}}
+
+
+def _configure(_dev, *_ss):
+    """Launch configuration for operands of these shapes and strides (kept per layout)."""
+{body}
+'''
+
+
 def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
     """The candidate file for ``plan`` using ``kernel``; raises Unsupported when
     the task's own module-level names clash with the candidate's."""
@@ -111,26 +135,31 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
     prog = plan.program
     tun = "".join(declaration(t.name, t.default, t.choices) for t in kernel.tunables)
     options = ", ".join(f'f"-D{macro}={{{expr}}}"' for macro, expr in kernel.defines)
+    configure = _configure_source(plan, kernel)
     body: list[str] = []
     body += [f"{c.result} = {c.expr}" for c in plan.library]
     body += [f"_t{k} = {op.expr}" for k, op in enumerate(prog.operands)]
-    shapes = ", ".join(f"tuple(_t{k}.shape)" for k in range(len(prog.operands)))
-    body.append(f"_F = _bshape({shapes})")
+    # launch configuration depends only on shapes and strides: computed once per layout
+    key = ", ".join(["_t0.device"] + [f"_t{k}.shape, _t{k}.stride()" for k in range(len(prog.operands))])
+    body += [f"_key = ({key})", "_cfg = _CONFIG.get(_key)", "if _cfg is None:", "    _cfg = _configure(*_key)",
+             "_F, _oshapes, _grid, _block, _ints = _cfg"]
     body += [f"_s{k} = {expr}" for k, expr in enumerate(prog.scalars)]
     results: list[str] = []
     for m, out in enumerate(prog.outputs):
-        sizes = ["1" if d < 0 else f"_F[{d}]" for d in out.dims]
         if out.concat is None:
-            body.append(f"_out{m} = torch.empty({_tuple(sizes)}, device=_t0.device, dtype=torch.float32)")
+            body.append(f"_out{m} = torch.empty(_oshapes[{m}], device=_t0.device, dtype=torch.float32)")
             results.append(re.sub(r"\b_out\b", f"_out{m}", out.view) if out.view else f"_out{m}")
             continue
         group, part, parts, dim = out.concat
         if part == 0:  # the joined result, allocated once; each piece is a view into it
-            joined = sizes[:dim] + [f"{sizes[dim]} * {parts}"] + sizes[dim + 1 :]
-            body.append(f"_res{group} = torch.empty({_tuple(joined)}, device=_t0.device, dtype=torch.float32)")
+            joined = f"_oshapes[{m}][:{dim}] + (_oshapes[{m}][{dim}] * {parts},) + _oshapes[{m}][{dim + 1}:]"
+            body.append(f"_res{group} = torch.empty({joined}, device=_t0.device, dtype=torch.float32)")
             results.append(f"_res{group}")
-        body.append(f"_out{m} = _res{group}.narrow({dim}, {part} * {sizes[dim]}, {sizes[dim]})")
-    body += list(kernel.launch)
+        body.append(f"_out{m} = _res{group}.narrow({dim}, {part} * _oshapes[{m}][{dim}], _oshapes[{m}][{dim}])")
+    body += list(kernel.per_call)
+    args = ([f"_t{k}" for k in range(len(prog.operands))] + [f"_out{m}" for m in range(len(prog.outputs))]
+            + list(kernel.per_call_args) + ["_ints"] + [f"_s{k}" for k in range(len(prog.scalars))])
+    body += ["if _grid:", f"    _mod.{kernel.name}(grid=(_grid,), block=(_block,), args=({', '.join(args)},))"]
     if not prog.container:
         body.append(f"return {results[0]}")
     else:
@@ -141,10 +170,13 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
 
 Generated by cudarwin's offline proposer ({kernel.kind} kernel). Tunables are
 declared as `# tunable: NAME = default in [choices]` followed by `NAME = value`.
+Launch configurations (grid, collapsed sizes and strides) are computed once per
+operand layout; outputs are always freshly allocated and computed.
 """
 
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -159,6 +191,8 @@ _mod = load_cuda(_SOURCE, options=({options},))
 
 {layout_helpers()}
 {_SM_HELPER}
+
+{configure}
 
 class ModelNew(nn.Module):
 {init_source(task_source)}

@@ -18,6 +18,7 @@ from cudarwin.types import CudarwinError
 
 CONFIG_MODULE = "cudarwin.conf"
 CONFIG_NAME = "config"
+GROUPS = ("llm", "search", "suite", "runner")
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -43,8 +44,15 @@ def load_saved_config(run_dir: Path | str, overrides: Sequence[str] = ()) -> Dic
     if not path.is_file():
         raise CudarwinError("no config.yaml in the run folder", path=run_dir, hint="pass a folder written by `cudarwin optimize`")
     cfg = OmegaConf.load(path)
+    overrides = [o for o in overrides if not o.startswith("resume=")]
+    groups = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") in GROUPS]
+    if groups:
+        raise CudarwinError(
+            f"a resumed run keeps its config groups; {groups[0]!r} cannot change them",
+            hint="override single keys instead (e.g. llm.budget.max_dollars=10), or start a new run",
+        )
     try:
-        cfg.merge_with_dotlist([o for o in overrides if not o.startswith("resume=")])
+        cfg.merge_with_dotlist(overrides)
     except Exception as err:
         raise CudarwinError(f"bad override for a resumed run: {_first_line(err)}", hint="only key=value overrides apply") from None
     return cfg  # type: ignore[return-value]

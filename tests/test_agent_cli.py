@@ -88,3 +88,13 @@ def test_resume_of_a_missing_folder(capsys, tmp_path: Path):
 def test_unknown_suite_task(capsys):
     assert main(["optimize", "runner.device=cpu", "suite.tasks=[no_such_task]"]) == 2
     assert "no_such_task" in capsys.readouterr().err
+
+
+def test_resume_refuses_group_changes_but_takes_keys(tmp_path: Path):
+    from cudarwin.config import load_saved_config, to_yaml
+
+    (tmp_path / "config.yaml").write_text(to_yaml(compose_config(["llm=openai"])))
+    with pytest.raises(CudarwinError, match="keeps its config groups"):
+        load_saved_config(tmp_path, ["llm=vllm"])
+    cfg = load_saved_config(tmp_path, [f"resume={tmp_path}", "llm.budget.max_dollars=50"])
+    assert cfg.llm.budget.max_dollars == 50 and cfg.llm.model == "gpt-4.1"

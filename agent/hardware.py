@@ -66,3 +66,26 @@ def _nominal_peaks(name: str, bandwidth_gbs: float | None, matmul_tflops: float 
         return bandwidth_gbs, matmul_tflops
     bw, peak = default_ceilings(name)
     return bandwidth_gbs or bw / 1e9, matmul_tflops or peak / 1e12
+
+
+def facts_from_evaluator(evaluator: object, device: str) -> HardwareFacts:
+    """The evaluator's view of its GPU (``Evaluator.gpu``, with the ceilings
+    its roofline floors use, measured where stored), else :func:`probe_hardware`."""
+    info = getattr(evaluator, "gpu", None)
+    if device != "cuda" or info is None:
+        return probe_hardware(device)
+    base = probe_hardware(device)
+    try:
+        return HardwareFacts(
+            name=info.name,
+            arch=base.arch or "sm_" + info.capability.replace(".", ""),
+            sms=info.sms or base.sms,
+            shared_mem_per_block=info.smem_per_block_optin or info.smem_per_block or base.shared_mem_per_block,
+            l2_bytes=info.l2_bytes or base.l2_bytes,
+            bandwidth_gbs=info.bandwidth / 1e9 if info.bandwidth else base.bandwidth_gbs,
+            matmul_tflops=info.peak_flops / 1e12 if info.peak_flops else base.matmul_tflops,
+            device="cuda",
+            measured=bool(info.measured),
+        )
+    except AttributeError:  # an evaluator of another shape: keep what torch says
+        return base

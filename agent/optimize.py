@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from cudarwin.agent import build
 from cudarwin.agent.baselines import initial_baselines
 from cudarwin.agent.evaluation import EvalService
-from cudarwin.agent.hardware import probe_hardware
+from cudarwin.agent.hardware import facts_from_evaluator
 from cudarwin.agent.llm.budget import ModelUsage
 from cudarwin.agent.llm.cache import ChainStore, SqliteCallStore
 from cudarwin.agent.llm.client import LLMClient, resolve_api_key
@@ -102,7 +102,7 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
     reviewer = _make_reviewer(cfg, client, store)
     evals = EvalService(evaluator.evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
     view = ProgressView(str(cfg.get("progress", "auto")), usage=(lambda: client.usage.total()) if client else (lambda: None), out=out)
-    hardware = probe_hardware(device)
+    hardware = facts_from_evaluator(evaluator, device)
     contexts = []
     for task in tasks:
         store.add_task(task)

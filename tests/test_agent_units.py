@@ -150,3 +150,16 @@ def test_roofline_floor_from_meta():
     # 2e12 flop at 1 TFLOP/s = 2 s; 1e9 B at 1000 GB/s = 1 ms -> compute bound
     assert roofline_floor_ms(task, 0, HardwareFacts(bandwidth_gbs=1000.0, matmul_tflops=1.0)) == pytest.approx(2000.0)
     assert roofline_floor_ms(task, 0, HardwareFacts()) is None
+
+
+def test_hardware_facts_from_the_evaluator_gpu():
+    from types import SimpleNamespace
+
+    from cudarwin.agent.hardware import CPU_FACTS, facts_from_evaluator
+
+    assert facts_from_evaluator(SimpleNamespace(gpu=None), "cpu") == CPU_FACTS
+    info = SimpleNamespace(name="NVIDIA H100", capability="9.0", sms=132, smem_per_block=49152, smem_per_block_optin=232448,
+                           l2_bytes=50 << 20, bandwidth=3.0e12, peak_flops=900e12, measured=True)
+    facts = facts_from_evaluator(SimpleNamespace(gpu=info), "cuda")
+    assert facts.bandwidth_gbs == 3000.0 and facts.matmul_tflops == 900.0 and facts.measured
+    assert facts.sms == 132 and facts.shared_mem_per_block == 232448 and facts.device == "cuda"

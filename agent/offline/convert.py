@@ -539,7 +539,8 @@ class Converter:
             return Src(x.expr, x.meta, as_float=True)
         if isinstance(x, (Src, TVal)) and (isinstance(x, TVal) or x.meta.dtype == torch.float32):
             return x
-        raise Unsupported(f"op to(float32) of a {type(x).__name__}")
+        dtype = x.meta.dtype if isinstance(x, Src) else type(x).__name__
+        raise Unsupported(f"op to(float32) of a {dtype} tensor (only integer and float32 tensors are loaded)")
 
     def _op_to(self, node: fx.Node) -> Any:
         targets = [self._resolve(a) for a in node.args[1:]] + [self._resolve(v) for v in node.kwargs.values()]
@@ -703,7 +704,7 @@ class Converter:
         if other is None:
             if not isinstance(x, (Src, TVal)):
                 raise Unsupported(f"op {op} of Python values")
-            raise Unsupported(f"op {op} over all elements not supported (give dim=)")
+            raise Unsupported(f"op {op} over all elements (no dim) not supported: only row/column reductions are generated")
         if isinstance(other, (Src, TVal)):
             return self.o.ap(op, self._t(x), self._t(other))
         keepdim = bool(self._value(self._arg(node, 2, "keepdim", False)))
@@ -713,7 +714,8 @@ class Converter:
     def _dims(self, node: fx.Node, i: int, key: str = "dim") -> tuple[int, ...]:
         dim = self._value(self._arg(node, i, key))
         if dim is None:
-            raise Unsupported(f"op {_norm_name(node, self.gm)} over all elements not supported (give dim=)")
+            raise Unsupported(f"op {_norm_name(node, self.gm)} over all elements (no dim) not supported: "
+                              "only row/column reductions are generated")
         return tuple(dim) if isinstance(dim, (list, tuple)) else (int(dim),)
 
     def _reduce(self, node: fx.Node, kind: ReduceKind, name: str) -> TVal:
@@ -880,6 +882,28 @@ class Converter:
             w = self._t(Src(f"{t}.weight.view{shape}", m.weight.view(shape)))
             b = self._t(Src(f"{t}.bias.view{shape}", m.bias.view(shape)))
             y = self.o.add(self.o.mul(y, w), b)
+        return y
+
+    def _op_batch_norm(self, node: fx.Node) -> TVal:
+        training = bool(self._value(self._arg(node, 5, "training", False)))
+        mean, var = self._arg(node, 1, "running_mean"), self._arg(node, 2, "running_var")
+        if training or mean is None or var is None:
+            raise Unsupported("op batch_norm with batch statistics reduces over non-adjacent dims (N and H, W)")
+        x = self._t(self._arg(node, 0))
+        shape = (-1,) + (1,) * (len(x.shape) - 2)
+        w, b = self._arg(node, 3, "weight"), self._arg(node, 4, "bias")
+        eps = float(self._value(self._arg(node, 7, "eps", 1e-5)))
+
+        def per_channel(v: Any) -> TVal:
+            if not isinstance(v, Src):
+                raise Unsupported("op batch_norm with computed statistics")
+            return self._t(Src(f"{v.expr}.view{shape}", v.meta.view(shape)))
+
+        y = self.o.mul(self.o.sub(x, per_channel(mean)), self.o.ap("rsqrt", self.o.add(per_channel(var), eps)))
+        if w is not None:
+            y = self.o.mul(y, per_channel(w))
+        if b is not None:
+            y = self.o.add(y, per_channel(b))
         return y
 
     _op_BatchNorm1d = _batch_norm

@@ -227,3 +227,42 @@ def test_layouts_follow_broadcasting():
 def test_unsupported_reference_is_refused(mod, message):
     with pytest.raises(Unsupported, match=message):
         analyze(mod, ({},))
+
+
+ACTIVATIONS = {
+    "threshold": lambda x: F.threshold(x, 0.1, -2.0),
+    "hardshrink": lambda x: F.hardshrink(x, 0.3),
+    "softshrink": lambda x: F.softshrink(x, 0.3),
+    "elu": F.elu,
+    "selu": F.selu,
+    "celu": lambda x: F.celu(x, 0.7),
+    "softplus": lambda x: F.softplus(x, 2.0, 5.0),
+    "mish": F.mish,
+    "silu": F.silu,
+    "hardswish": F.hardswish,
+    "hardsigmoid": F.hardsigmoid,
+    "logsigmoid": F.logsigmoid,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+    "relu6": F.relu6,
+    "hardtanh": lambda x: F.hardtanh(x, -0.5, 0.5),
+    "softsign": F.softsign,
+    "tanhshrink": F.tanhshrink,
+    "clamp": lambda x: x.clamp(min=-1, max=2),
+    "maximum": lambda x: torch.maximum(x, x * 0.5),
+}
+_EDGES = torch.tensor([float("nan"), float("inf"), float("-inf"), -100.0, -20.0, -1.0, -0.3, -0.0, 0.0, 0.1, 0.3,
+                       1.0, 20.0, 30.0, 100.0])
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_formulas_match_torch_on_edge_values(name):
+    fn = ACTIVATIONS[name]
+
+    class Act(nn.Module):
+        def forward(self, x):
+            return fn(x)
+
+    plan = analyze(_module(Act, lambda **_: [_EDGES.clone()]), ({},))
+    got = run_plan(plan, Act(), ["x"], [_EDGES])
+    torch.testing.assert_close(got, fn(_EDGES), atol=1e-6, rtol=1e-5, equal_nan=True)

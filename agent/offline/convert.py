@@ -645,11 +645,14 @@ class Converter:
         return self._unary(node, L.logsigmoid)
 
     _op_LogSigmoid = _op_logsigmoid
+    _op_log_sigmoid = _op_logsigmoid
 
     def _op_threshold(self, node: fx.Node) -> TVal:
         th = self._value(self._arg(node, 1, "threshold"))
         val = self._value(self._arg(node, 2, "value"))
         return self._unary(node, L.threshold, float(th), float(val))
+
+    _op__threshold = _op_threshold
 
     def _op_Threshold(self, node: fx.Node) -> TVal:
         m = self._module(node)

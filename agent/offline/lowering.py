@@ -144,12 +144,12 @@ def logsigmoid(o: Ops, x: TVal) -> TVal:
 
 
 def threshold(o: Ops, x: TVal, th: float, value: float) -> TVal:
-    return o.where(o.ap("gt", x, th), x, value)
+    # torch replaces x <= th, so NaN (no comparison holds) stays NaN
+    return o.where(o.ap("le", x, th), value, x)
 
 
 def hardshrink(o: Ops, x: TVal, lambd: float = 0.5) -> TVal:
-    keep = o.ap("gt", o.ap("abs", x), lambd)
-    return o.where(keep, x, 0.0)
+    return o.where(o.ap("le", o.ap("abs", x), lambd), 0.0, x)
 
 
 def softshrink(o: Ops, x: TVal, lambd: float = 0.5) -> TVal:

@@ -26,7 +26,7 @@ QUICK = [t.name for t in load_suite("quick").tasks]
 SUPPORTED = sorted({
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
     "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
-    "groupnorm", "linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm",
+    "groupnorm", "linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm", "swiglu_mlp",
 })
 
 
@@ -102,7 +102,7 @@ def test_quick_suite_candidates_are_accepted(name):
     assert evaluation.accepted, evaluation.verdict.reasons
 
 
-@pytest.mark.parametrize("name", ["linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm"])
+@pytest.mark.parametrize("name", ["linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm", "swiglu_mlp"])
 def test_torch_ok_epilogue_is_accepted(name):
     from cudarwin.runner import EvalConfig, Evaluator
 

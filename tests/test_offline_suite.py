@@ -26,7 +26,7 @@ SUPPORTED_STRICT = {
     "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
     "groupnorm",
 }
-SUPPORTED_TORCH_OK = SUPPORTED_STRICT | {"linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm"}
+SUPPORTED_TORCH_OK = SUPPORTED_STRICT | {"linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm", "swiglu_mlp"}
 
 
 @functools.lru_cache(maxsize=None)

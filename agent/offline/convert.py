@@ -55,6 +55,13 @@ class Reshaped:
 
 
 @dataclass(frozen=True)
+class PostLib:
+    """The result of a library call on fused values: computed after the kernel."""
+
+    var: str
+
+
+@dataclass(frozen=True)
 class Concat:
     """``torch.cat`` of equally shaped computed values: only returned, as pieces
     written into one result."""
@@ -128,6 +135,8 @@ class Converter:
         self.o = L.Ops(self.b)
         self.env: dict[fx.Node, Any] = {}
         self.library: list[LibraryCall] = []
+        self.post: list[LibraryCall] = []
+        self.post_inputs: list[TVal] = []  # fused values a post-kernel library call reads (kernel outputs)
         self.forward_args = forward_args
         # Slice bounds that are literal ints (an inlined `self.d`) can be written
         # relative to the sliced size ("{size} // 2") so that one candidate serves
@@ -147,6 +156,8 @@ class Converter:
         results = [result]
         if isinstance(result, (tuple, list)):
             container, results = type(result).__name__, list(result)
+        if self.post:
+            return self._with_post(results)
         outs: list[tuple[TVal, str, tuple[int, int, int, int] | None]] = []
         for group, r in enumerate(results):
             value = self.env.get(r) if isinstance(r, fx.Node) else r
@@ -167,6 +178,16 @@ class Converter:
                 raise Unsupported(f"output dtype {self.metas[r].dtype} (only float32 is generated)")
             outs.append((value, view, None))
         return Plan(program=self.b.build(outs, container), library=tuple(self.library))
+
+    def _with_post(self, results: list[Any]) -> Plan:
+        """A plan whose kernel feeds library calls: the reference must return the last one."""
+        last = self.env.get(results[0]) if len(results) == 1 and isinstance(results[0], fx.Node) else None
+        if not (isinstance(last, PostLib) and last.var == self.post[-1].result):
+            raise Unsupported("the reference returns something other than its last library op's result")
+        if self.metas[results[0]].dtype != torch.float32:
+            raise Unsupported(f"output dtype {self.metas[results[0]].dtype} (only float32 is generated)")
+        outs = [(v, "", None) for v in self.post_inputs]
+        return Plan(program=self.b.build(outs), library=tuple(self.library), post=tuple(self.post))
 
     def _convert(self, node: fx.Node) -> Any:
         meta = self.metas.get(node)
@@ -258,6 +279,8 @@ class Converter:
             raise Unsupported("a reshaped intermediate result is used again (only the output may be reshaped)")
         if isinstance(v, Concat):
             raise Unsupported("op cat result used again (only a returned cat is generated)")
+        if isinstance(v, PostLib):
+            raise Unsupported("compute after a library op that follows fused ops (only one fused kernel is generated)")
         if isinstance(v, ValuesOf):
             raise Unsupported("max/min with dim returns (values, indices); use [0] or amax/amin")
         raise Unsupported(f"argument of type {type(v).__name__}")
@@ -324,11 +347,17 @@ class Converter:
                 f"op {name} needs a library matmul/convolution, which the strict policy forbids "
                 "(run with policy torch-ok)"
             )
-        var = f"_lib{len(self.library)}"
         args = [self._resolve(a) for a in node.args]
         kwargs = {k: self._resolve(v) for k, v in node.kwargs.items()}
-        if any(isinstance(a, (TVal, Reshaped, ValuesOf)) for a in [*args, *kwargs.values()]):
-            raise Unsupported(f"op {name} applied to a fused intermediate (only to inputs and parameters)")
+        values = [*args, *kwargs.values()]
+        if any(isinstance(a, (Reshaped, ValuesOf, Concat, PostLib)) for a in values) or (
+            self.post and any(isinstance(a, Src) and a.expr.startswith("_lib") for a in values)
+        ):
+            raise Unsupported(f"op {name} on this value: only one fused kernel between library ops is generated")
+        post = any(isinstance(a, TVal) for a in values)
+        if post:  # fused values feed the library op: they become kernel outputs
+            args = [self._post_input(a) for a in args]
+            kwargs = {k: self._post_input(v) for k, v in kwargs.items()}
         call_args = ", ".join([self._py(a) for a in args] + [f"{k}={self._py(v)}" for k, v in kwargs.items()])
         if node.op == "call_module":
             expr = f"self.{node.target}({call_args})"
@@ -336,8 +365,20 @@ class Converter:
             expr = f"{self._py(args[0])}.{node.target}({', '.join(self._py(a) for a in args[1:])})"
         else:
             expr = f"{_LIBRARY_FUNCS[name]}({call_args})"
+        if post:
+            var = f"_post{len(self.post)}"
+            self.post.append(LibraryCall(var, expr, name))
+            return PostLib(var)
+        var = f"_lib{len(self.library)}"
         self.library.append(LibraryCall(var, expr, name))
         return Src(var, self.metas[node])
+
+    def _post_input(self, v: Any) -> Any:
+        if not isinstance(v, TVal):
+            return v
+        if v not in self.post_inputs:
+            self.post_inputs.append(v)
+        return PyVal(f"_out{self.post_inputs.index(v)}", None)
 
     def _view(self, node: fx.Node, name: str) -> Any:
         src = self._arg(node, 0)

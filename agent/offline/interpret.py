@@ -98,6 +98,11 @@ def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], input
                 results.append((group, dim))
             groups[group].append(out)
         results = [torch.cat(groups[r[0]], dim=r[1]) if isinstance(r, tuple) else r for r in results]
+        if plan.post:
+            ns.update({f"_out{m}": r for m, r in enumerate(results)})
+            for call in plan.post:
+                ns[call.result] = eval(call.expr, ns)  # noqa: S307
+            return ns[plan.post[-1].result]
         if not prog.container:
             return results[0]
         return tuple(results) if prog.container == "tuple" else list(results)

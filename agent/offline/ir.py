@@ -156,6 +156,9 @@ class Plan:
 
     program: Program
     library: tuple[LibraryCall, ...] = ()
+    # library calls after the kernel, on its outputs `_out<m>` (torch-ok only);
+    # when present, forward returns the last one's result instead of the outputs
+    post: tuple[LibraryCall, ...] = ()
 
     @property
     def kind(self) -> str:

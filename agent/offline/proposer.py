@@ -99,7 +99,8 @@ def propose_offline(task: Task, policy: str = "strict") -> OfflineResult:
         kernel = make_kernel(plan, kernel_name(task.name, plan.kind), full)
         labels = ", ".join(plan.program.labels) or "elementwise ops"
         lib = "".join(f"{c.op} + " for c in plan.library)
-        title = f"{task.name}: {lib}fused {plan.kind} kernel ({labels})"
+        post = "".join(f" + {c.op}" for c in plan.post)
+        title = f"{task.name}: {lib}fused {plan.kind} kernel ({labels}){post}"
         source = render(plan, kernel, task.source, title)
     except Unsupported as err:
         return NoProposal(f"no proposal: {err}")

@@ -160,7 +160,10 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
     args = ([f"_t{k}" for k in range(len(prog.operands))] + [f"_out{m}" for m in range(len(prog.outputs))]
             + list(kernel.per_call_args) + ["_ints"] + [f"_s{k}" for k in range(len(prog.scalars))])
     body += ["if _grid:", f"    _mod.{kernel.name}(grid=(_grid,), block=(_block,), args=({', '.join(args)},))"]
-    if not prog.container:
+    if plan.post:
+        body += [f"{c.result} = {c.expr}" for c in plan.post]
+        body.append(f"return {plan.post[-1].result}")
+    elif not prog.container:
         body.append(f"return {results[0]}")
     else:
         items = ", ".join(results)

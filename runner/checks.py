@@ -34,7 +34,9 @@ def compile_only(candidate: Candidate, *, arch: str = "sm_90", policy: Policy | 
     report = compile_candidate(candidate, arch=arch)
     stages.append(("compile", time.perf_counter() - t1))
     if not report.ok:
-        return result(Stage.COMPILE, (ReasonItem(Reason.COMPILE_ERROR, report.log),), report)
+        # sources after a failing import line were never seen: that is the import's fault
+        code = Reason.IMPORT_ERROR if report.log.startswith("import failed") else Reason.COMPILE_ERROR
+        return result(Stage.COMPILE, (ReasonItem(code, report.log),), report)
     if report.sources == 0 and policy is Policy.STRICT:
         return result(Stage.COMPILE, (ReasonItem(
             Reason.NO_CUSTOM_KERNEL, "the candidate compiles no CUDA source (load_cuda or load_inline)"),), report)

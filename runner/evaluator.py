@@ -84,6 +84,7 @@ class EvalConfig:
     roofline_margin: float = 0.8  # faster than this fraction of the floor is flagged
     baseline_dir: Path | None = None  # where measured baselines are written
     static_checks: bool = True  # off only to test the harness's run-time defenses
+    spare_workers: int = 2  # warm workers kept per GPU slot (1 on CPU)
 
 
 class Evaluator:
@@ -103,7 +104,8 @@ class Evaluator:
         else:
             raise CudarwinError(f"unknown device {config.device!r}", hint="use cuda or cpu")
         self.gpus = gpus
-        self.pool = WorkerPool(config.device, gpus)
+        spares = config.spare_workers if config.device == "cuda" else 1
+        self.pool = WorkerPool(config.device, gpus, spares=spares)
         self.gpu: GpuInfo | None = None
         if config.device == "cuda":
             probe = gpu_info(gpus[0])

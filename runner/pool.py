@@ -179,20 +179,26 @@ def start_worker(device: str, gpu: int | None, slot: int = 0, extra_env: dict[st
 
 
 class WorkerPool:
-    """One slot per GPU (or one CPU slot); each slot keeps a warm worker ready."""
+    """One slot per GPU (or one CPU slot); each slot keeps ``spares`` warm workers.
 
-    def __init__(self, device: str, gpus: list[int] | None = None, start_timeout: float = 180.0):
+    With more than one spare, a worker's start-up (seconds) overlaps the
+    evaluation of the candidates before it, so throughput is bounded by the
+    evaluations rather than by Python and CUDA start-up.
+    """
+
+    def __init__(self, device: str, gpus: list[int] | None = None, start_timeout: float = 180.0, spares: int = 2):
         self.device = device
         self.gpus: list[int | None] = list(gpus) if (device == "cuda" and gpus) else [None]
         if device == "cuda" and not gpus:
             self.gpus = [0]
         self.start_timeout = start_timeout
+        self.spares = max(1, spares)
         self._free: queue.Queue[int] = queue.Queue()
-        self._next: dict[int, Worker] = {}
+        self._next: dict[int, list[Worker]] = {}
         self._lock = threading.Lock()
         self._closed = False
         for slot, gpu in enumerate(self.gpus):
-            self._next[slot] = start_worker(device, gpu, slot)
+            self._next[slot] = [start_worker(device, gpu, slot) for _ in range(self.spares)]
             self._free.put(slot)
 
     @property
@@ -203,7 +209,8 @@ class WorkerPool:
         """A warm worker from a free slot (blocks while every slot is busy)."""
         slot = self._free.get()
         with self._lock:
-            worker = self._next.pop(slot, None) or start_worker(self.device, self.gpus[slot], slot)
+            spares = self._next.setdefault(slot, [])
+            worker = spares.pop(0) if spares else start_worker(self.device, self.gpus[slot], slot)
         try:
             worker.wait_ready(self.start_timeout)
         except WorkerFailure as err:
@@ -220,14 +227,15 @@ class WorkerPool:
 
     def _refill(self, slot: int) -> None:
         with self._lock:
-            if not self._closed:
-                self._next[slot] = start_worker(self.device, self.gpus[slot], slot)
+            spares = self._next.setdefault(slot, [])
+            while not self._closed and len(spares) < self.spares:
+                spares.append(start_worker(self.device, self.gpus[slot], slot))
         self._free.put(slot)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            workers = list(self._next.values())
+            workers = [w for spares in self._next.values() for w in spares]
             self._next.clear()
         for w in workers:
             w.dispose()

@@ -21,9 +21,11 @@ def evaluator() -> Iterator[object]:
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
-    from cudarwin.runner import EvalConfig, Evaluator
+    from cudarwin.runner import EvalConfig, Evaluator, TimingConfig
 
-    with Evaluator(EvalConfig(device="cuda", baselines=(), time_candidates=False)) as ev:
+    # short timing and the eager baseline only: this checks verdicts and that fitness is positive
+    timing = TimingConfig(budget_ms=20.0, warmup_ms=5.0, min_measured_ms=5.0)
+    with Evaluator(EvalConfig(device="cuda", baselines=("eager",), timing=timing)) as ev:
         yield ev
 
 

@@ -1,0 +1,84 @@
+"""``cudarwin check`` end to end: exit codes, --json, --compile-only, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cudarwin.cli import main
+
+HERE = Path(__file__).parent
+TASK = HERE / "fixtures" / "check" / "relu_task.py"
+GPU = HERE / "candidates" / "gpu"
+CPU = HERE / "candidates" / "cpu"
+
+
+def test_compile_only_accepts_a_good_kernel(capsys):
+    rc = main(["check", str(TASK), str(GPU / "honest_relu.py"), "--compile-only", "--arch", "sm_90", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0, out
+    assert out["status"] == "accepted" and out["compile"]["ok"] and out["compile"]["arch"] == "sm_90"
+
+
+def test_compile_only_reports_the_nvrtc_log(capsys):
+    rc = main(["check", str(TASK), str(GPU / "compile_error.py"), "--compile-only", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1 and out["status"] == "rejected"
+    assert out["reasons"][0]["code"] == "compile_error"
+    assert "undefined_name" in out["reasons"][0]["message"]
+
+
+def test_compile_only_runs_static_checks_first(capsys):
+    rc = main(["check", str(TASK), str(CPU / "hack27_ctypes.py"), "--compile-only", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1 and out["stage"] == "static"
+    assert {r["code"] for r in out["reasons"]} >= {"tampering"}
+
+
+def test_strict_compile_only_needs_a_kernel(capsys):
+    rc = main(["check", str(TASK), str(CPU / "honest_torch.py"), "--compile-only", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1 and out["reasons"][0]["code"] == "no_custom_kernel"
+
+
+def test_cpu_check_json_has_per_shape_numbers(capsys):
+    rc = main(["check", str(TASK), str(CPU / "honest_torch.py"), "--device", "cpu", "--json", "--no-compile-baseline"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0, out["reasons"]
+    assert out["status"] == "accepted" and out["policy"] == "torch-ok"
+    for shape in out["shapes"]:
+        assert shape["max_abs_err"] is not None
+        assert shape["candidate"]["median_ms"] > 0 and shape["eager"]["median_ms"] > 0
+        assert shape["speedup_eager"] > 0
+
+
+def test_cpu_check_human_table_and_rejection(capsys):
+    rc = main(["check", str(TASK), str(CPU / "hack22_partial_write.py"), "--device", "cpu", "--no-compile-baseline"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "REJECTED" in out and ("[nonfinite]" in out or "[mismatch]" in out)
+
+
+def test_missing_candidate_is_bad_input(capsys):
+    rc = main(["check", str(TASK), "/nonexistent/cand.py", "--device", "cpu"])
+    assert rc == 2
+    assert "candidate file not found" in capsys.readouterr().err
+
+
+def test_bad_task_is_bad_input(tmp_path, capsys):
+    bad = tmp_path / "bad_task.py"
+    bad.write_text("import torch\nclass Model(:\n")
+    rc = main(["check", str(bad), str(CPU / "honest_torch.py"), "--device", "cpu"])
+    assert rc == 2
+    assert "bad_task.py:2" in capsys.readouterr().err
+
+
+def test_no_gpu_gives_a_clear_message(capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    rc = main(["check", str(TASK), str(GPU / "honest_relu.py")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no CUDA GPU" in err and "--device cpu" in err and "--compile-only" in err

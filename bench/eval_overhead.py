@@ -6,9 +6,10 @@ over every shape x 4 input variants, timing) and prints wall time per stage,
 the overhead beyond the kernel's own timing loop, and candidates per minute.
 Baselines are measured in a first pass and excluded from the numbers (they
 are cached per task, GPU and torch version). Then the same kernel source is
-built through torch's ``load_inline`` and through ``load_cuda`` side by side.
+built through ``load_cuda`` (NVRTC) and KernelBench-style through torch's
+``load_inline`` (nvcc), both evaluated by the pipeline, side by side.
 
-    python bench/eval_overhead.py [--limit N] [--inline N]
+    python bench/eval_overhead.py [--limit N] [--no-inline]
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,26 +29,9 @@ from cudarwin.types import Candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 
-INLINE_CPP = "torch::Tensor scale_add(torch::Tensor x, double a, double b);"
-INLINE_CU = r"""
-#include <torch/extension.h>
-__global__ void scale_add_kernel(const float* x, float* y, float a, float b, long n) {
-    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
-    if (i < n) y[i] = a * x[i] + b;
-}
-torch::Tensor scale_add(torch::Tensor x, double a, double b) {
-    auto y = torch::empty_like(x);
-    long n = x.numel();
-    scale_add_kernel<<<(n + 255) / 256, 256>>>(x.data_ptr<float>(), y.data_ptr<float>(), (float)a, (float)b, n);
-    return y;
-}
-"""
-NVRTC_CU = r"""
-extern "C" __global__ void scale_add_kernel(const float* x, float* y, float a, float b, long n) {
-    long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
-    if (i < n) y[i] = a * x[i] + b;
-}
-"""
+CHECK = ROOT / "tests" / "fixtures" / "check"
+SIDE_BY_SIDE = (ROOT / "tests" / "candidates" / "gpu" / "honest_relu.py",
+                ROOT / "tests" / "candidates" / "gpu" / "kernelbench_inline.py")
 
 
 def solution_pairs(limit: int):
@@ -63,29 +46,21 @@ def solution_pairs(limit: int):
     return pairs[:limit]
 
 
-def compile_side_by_side(n_inline: int) -> list[tuple[str, float]]:
-    from torch.utils.cpp_extension import load_inline
-
-    from cudarwin.runtime import load_cuda
-
+def side_by_side(ev: Evaluator) -> list[tuple[str, str, float, float]]:
+    """The same kernel as a load_cuda (NVRTC) and a load_inline (nvcc) candidate, through the pipeline."""
+    task = load_task(CHECK / "relu_task.py")
     rows = []
-    for k in range(n_inline):
-        tag = f"{time.time_ns()}_{k}"
-        with tempfile.TemporaryDirectory() as build:
-            t0 = time.perf_counter()
-            load_inline(name=f"bench_{tag}", cpp_sources=INLINE_CPP, cuda_sources=INLINE_CU,
-                        functions=["scale_add"], build_directory=build, verbose=False)
-            rows.append(("load_inline", time.perf_counter() - t0))
-        t0 = time.perf_counter()
-        load_cuda(NVRTC_CU + f"\n// {tag}\n")  # a new source: no cache hit
-        rows.append(("load_cuda (NVRTC)", time.perf_counter() - t0))
+    for path in SIDE_BY_SIDE:
+        e = ev.evaluate(task, Candidate(path.read_text()))
+        rows.append((path.name, e.verdict.status.value, dict(e.stage_seconds).get("load", 0.0),
+                     sum(v for _, v in e.stage_seconds)))
     return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=12)
-    ap.add_argument("--inline", type=int, default=1, help="load_inline builds to time (about a minute each)")
+    ap.add_argument("--no-inline", action="store_true", help="skip the load_inline comparison (about a minute)")
     args = ap.parse_args()
     pairs = solution_pairs(args.limit)
     cfg = EvalConfig(device="cuda", baselines=("eager",))
@@ -106,6 +81,7 @@ def main() -> int:
                   (f"  speedup {e.speedup_eager:.2f}x" if e.speedup_eager else "") +
                   ("" if e.accepted else f"  {[r.code.value for r in e.verdict.reasons]}"), flush=True)
         total = time.perf_counter() - t_all
+        inline_rows = [] if args.no_inline else side_by_side(ev)
     print()
     stages = ["static", "acquire", "load", "correctness", "timing"]
     print(f"{'stage':<12} {'p50 s':>8} {'max s':>8}")
@@ -116,10 +92,8 @@ def main() -> int:
     print(f"overhead beyond the timing loop: p50 {statistics.median(overhead):.2f} s")
     print(f"{len(rows)} candidates in {total:.1f} s: {60 * len(rows) / total:.1f} candidates/min on one "
           f"{torch.cuda.get_device_name()}")
-    if args.inline:
-        print()
-        for route, secs in compile_side_by_side(args.inline):
-            print(f"compile {route:<20} {secs:8.3f} s")
+    for name, status, load_s, total_s in inline_rows:
+        print(f"{name:<26} {status:<9} import+compile {load_s:8.3f} s, whole evaluation {total_s:8.3f} s")
     return 0
 
 

@@ -145,6 +145,23 @@ class LinearGelu(nn.Module):
         return F.gelu(self.lin(x), approximate="tanh") * 0.5
 
 
+class CausalSoftmax(nn.Module):
+    def forward(self, scores, scale: float):
+        s = scores.shape[-1]
+        future = torch.triu(torch.ones(s, s, dtype=torch.bool, device=scores.device), diagonal=1)
+        return torch.softmax((scores * scale).masked_fill(future, float("-inf")), dim=-1)
+
+
+class TrilColumns(nn.Module):
+    def forward(self, x):
+        return torch.tril(x, diagonal=-1).sum(dim=1) + torch.triu(x).amax(dim=1)
+
+
+class TriuElementwise(nn.Module):
+    def forward(self, x):
+        return torch.triu(x * 2, diagonal=2) + 1
+
+
 class Argmax(nn.Module):
     def forward(self, x):
         return torch.argmax(x, dim=1)
@@ -187,6 +204,9 @@ SUPPORTED = [
      [{}], "rows"),
     ("transposed_input", _module(Transposed, _randn(5, 9)), [{}], "elementwise"),
     ("flatten_output", _module(Flatten, _randn(2, 3, 4)), [{}], "elementwise"),
+    ("causal_softmax", _module(CausalSoftmax, lambda s: [torch.randn(2, 3, s, s), 0.5]), [dict(s=5), dict(s=9)], "rows"),
+    ("tril_columns", _module(TrilColumns, _randn(2, 6, 7)), [{}], "columns"),
+    ("triu_elementwise", _module(TriuElementwise, _randn(3, 5, 6)), [{}], "elementwise"),
     ("split_gate", _module(SplitGate, lambda d: [torch.randn(3, 2 * d)], lambda d: [d]), [dict(d=5), dict(d=8)],
      "elementwise"),
 ]
@@ -266,3 +286,17 @@ def test_activation_formulas_match_torch_on_edge_values(name):
     plan = analyze(_module(Act, lambda **_: [_EDGES.clone()]), ({},))
     got = run_plan(plan, Act(), ["x"], [_EDGES])
     torch.testing.assert_close(got, fn(_EDGES), atol=1e-6, rtol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("name,mod,shapes,kind", SUPPORTED, ids=[c[0] for c in SUPPORTED])
+def test_generated_kernel_compiles(name, mod, shapes, kind):
+    from cudarwin.agent.offline.proposer import make_kernel
+    from cudarwin.runtime import compile_cuda
+
+    plan = analyze(mod, tuple(shapes))
+    kernel = make_kernel(plan, f"k_{name}", (4,) * plan.program.rank)
+    defaults = {t.name: t.default for t in kernel.tunables}
+    env = dict(defaults, _RPB=4 if defaults.get("THREADS_PER_ROW", 64) <= 32 else 1)
+    options = tuple(f"-D{macro}={env[expr]}" for macro, expr in kernel.defines)
+    compiled = compile_cuda(kernel.source, arch="sm_90", options=options, cache=False)
+    assert [k.name for k in compiled.kernels] == [f"k_{name}"]

@@ -20,6 +20,7 @@ from torch import fx
 from cudarwin.agent.offline import layout as lay
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.convert import Converter
+from cudarwin.agent.offline.tracing import symbolic_trace
 from cudarwin.agent.offline.ir import Layout, Operand, Plan
 
 
@@ -43,7 +44,7 @@ def trace(module: ModuleType, shape: Mapping[str, Any]) -> Traced:
     except Exception as err:  # noqa: BLE001 - any failure means we cannot analyze it
         raise Unsupported(f"cannot build the reference on the meta device: {type(err).__name__}: {err}") from None
     try:
-        gm = fx.symbolic_trace(model)
+        gm = symbolic_trace(model)
     except Exception as err:  # noqa: BLE001
         raise Unsupported(f"torch.fx cannot trace the reference: {type(err).__name__}: {err}") from None
     metas: dict[fx.Node, Any] = {}

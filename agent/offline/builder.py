@@ -19,6 +19,7 @@ from cudarwin.agent.offline.ir import (
     PRIMITIVES,
     Apply,
     Const,
+    Index,
     Load,
     Operand,
     Output,
@@ -88,6 +89,22 @@ class ProgramBuilder:
 
     def const(self, value: float) -> TVal:
         return TVal(self._add(Const(float(value))), (), ())
+
+    def index(self, x: TVal, dim: int) -> TVal:
+        """The coordinate along ``x``'s dim ``dim``, shaped to broadcast with ``x``."""
+        rank = len(x.shape)
+        dim %= rank
+        fd = x.fdims[dim]
+        if fd is None:
+            raise Unsupported("a coordinate along a broadcast dimension")
+        shape = tuple(n if k == dim else 1 for k, n in enumerate(x.shape))
+        fdims = tuple(fd if k == dim else None for k in range(rank))
+        return TVal(self._add(Index(fd)), shape, fdims)
+
+    def constant(self, value: float, shape: tuple[int, ...]) -> TVal:
+        """A constant tensor of ``shape`` (right-aligned like any leaf)."""
+        rank = len(shape)
+        return TVal(self.const(value).idx, shape, _free(shape, tuple(range(-rank, 0))))
 
     def count(self) -> TVal:
         """The number of elements each reduction combines."""

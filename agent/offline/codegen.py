@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
-from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
+from cudarwin.agent.offline.ir import Apply, Index, Layout, Load, Plan, Program, Reduce, per_element
 
 
 @dataclass(frozen=True)
@@ -83,20 +83,32 @@ def _params(prog: Program, extra: list[str], strided: dict[int, list[str]], per_
     return ",\n    ".join(ins + outs + list(per_call) + ["const cd_params P"] + scalars)
 
 
-def _unpack(extra: list[str], strided: dict[int, list[str]]) -> list[str]:
+def index_fields(prog: Program) -> tuple[list[str], str]:
+    """Struct fields and the Python expression (for ``_configure``) of the
+    divisor/size pairs that turn a group's linear index into the coordinates
+    :class:`Index` values need."""
+    dims = sorted({v.dim for v in prog.values if isinstance(v, Index)})
+    fields = [f for d in dims for f in (f"unsigned idiv{-d}", f"unsigned imod{-d}")]
+    lo, hi = (prog.reduce_dims[0], prog.reduce_dims[-1]) if prog.reduce_dims else (prog.rank, prog.rank)
+    expr = " + ".join(f"_coord(_F, len(_F) + ({d}), {lo}, {hi})" for d in dims) or "()"
+    return fields, expr
+
+
+def _unpack(extra: list[str], strided: dict[int, list[str]], tail: list[str] = ()) -> list[str]:  # type: ignore[assignment]
     """Kernel-body lines naming the fields of ``P`` (same order as the packed ints)."""
-    fields = extra + [f"long long {s}" for k in sorted(strided) for s in strided[k]]
+    fields = extra + [f"long long {s}" for k in sorted(strided) for s in strided[k]] + list(tail)
     out = [f"  const {f.rsplit(' ', 1)[0]} {f.rsplit(' ', 1)[1]} = ({f.rsplit(' ', 1)[0]})P.v[{i}];"
            for i, f in enumerate(fields)]
     return out
 
 
-def struct_def(extra: list[str], strided: dict[int, list[str]]) -> str:
-    count = len(extra) + sum(len(v) for v in strided.values())
+def struct_def(extra: list[str], strided: dict[int, list[str]], tail: list[str] = ()) -> str:  # type: ignore[assignment]
+    count = len(extra) + sum(len(v) for v in strided.values()) + len(tail)
     return f"struct cd_params {{ long long v[{max(1, count)}]; }};\n"
 
 
 def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) -> list[str]:
+    # elementwise kernels: every coordinate comes from the element's linear index i
     """Lines defining v<k> for each k in ``order`` (loads via ``load[operand]``)."""
     lines = []
     for k in order:
@@ -106,7 +118,7 @@ def _emit(prog: Program, order: list[int], load: dict[int, str], indent: str) ->
         elif isinstance(v, Reduce):
             raise AssertionError("reductions are emitted by the pass structure")
         else:
-            lines.append(f"{indent}const float v{k} = {value_expr(v)};")
+            lines.append(f"{indent}const float v{k} = {value_expr(v, lambda _: 'i')};")
     return lines
 
 
@@ -154,10 +166,11 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     other_loads = {k: ld(prog, k, "i") for k in full_other}
     vec_loads = {**scalar_loads, **strided_loads, **other_loads, **{k: f"a{k}[e]" for k in full}}
     tail_loads = {**scalar_loads, **strided_loads, **other_loads, **{k: ld(prog, k, "i") for k in full}}
-    lines = [PRELUDE, _VEC_HELPERS, struct_def(extra, strided),
+    tail, index_ints = index_fields(prog)
+    lines = [PRELUDE, _VEC_HELPERS, struct_def(extra, strided, tail),
              f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
              f"    {_params(prog, extra, strided, ('int vec_ok',))})", "{"]
-    lines += _unpack(extra, strided)
+    lines += _unpack(extra, strided, tail)
     lines += _emit(prog, pre, scalar_loads, "  ")
     lines += [
         "  const i64 step = (i64)gridDim.x * BLOCK;",
@@ -201,7 +214,9 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
             "_sz, _st = _lay",
             "_ints = (_n, _sz[1], _sz[2], _sz[3]) + tuple(sum(_st[%d:] + _st[:%d], []))" % (len(strided), len(strided)),
         ]
-    configure.append("_ints = _pack(_ints)")
+    if tail:
+        configure.append("if _n >= 2 ** 32:\n    raise RuntimeError('coordinates use 32-bit element indices')")
+    configure.append(f"_ints = _pack(tuple(_ints) + {index_ints})")
     per_call = (f"_vec_ok = int(VEC > 1 and {vec_check})", "_grid = _grid[0] if _vec_ok else _grid[1]")
     vec_default = 4
     block_default = 256 if headline_numel >= 1 << 16 else 128
@@ -222,6 +237,8 @@ def _depends_on_elements(prog: Program, k: int) -> bool:
             per[j] = layouts[v.operand] is not Layout.SCALAR
         elif isinstance(v, Apply):
             per[j] = any(per[a] for a in v.args)
+        elif isinstance(v, Index):
+            per[j] = True
     return per[k]
 
 

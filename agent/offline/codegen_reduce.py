@@ -12,6 +12,7 @@ pass writes the output when it has one value per element.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from cudarwin.agent.offline.codegen import (
     C_TYPES,
@@ -19,13 +20,14 @@ from cudarwin.agent.offline.codegen import (
     TunableSpec,
     _params,
     _unpack,
+    index_fields,
     struct_def,
     _pow2_at_least,
     ld,
 )
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
-from cudarwin.agent.offline.ir import Apply, Layout, Load, Plan, Program, Reduce, per_element
+from cudarwin.agent.offline.ir import Apply, Index, Layout, Load, Plan, Program, Reduce, per_element
 
 
 def stages(prog: Program) -> list[int]:
@@ -58,6 +60,17 @@ class _Passes:
         self.row_outputs = [(m, o.value) for m, o in enumerate(prog.outputs) if not self.per[o.value]]
         self.out_per_element = bool(self.elem_outputs)
 
+    def index_var(self, names: tuple[str, str, str]) -> "Callable[[Index], str]":
+        """Picks the linear index of the group an Index's dim belongs to:
+        names = (outer, reduced, inner) variable names of the kernel."""
+        lo, hi = self.prog.reduce_dims[0], self.prog.reduce_dims[-1]
+
+        def pick(v: Index) -> str:
+            d = self.prog.rank + v.dim
+            return names[0] if d < lo else (names[1] if d <= hi else names[2])
+
+        return pick
+
     def body(self, p: int) -> list[int]:
         """Per-element values computed inside pass ``p`` (p == count: the output pass)."""
         if p == self.count:
@@ -66,14 +79,14 @@ class _Passes:
             roots = [self.prog.values[k].arg for k in self.reduces[p]]  # type: ignore[union-attr]
         return deps(self.prog, roots, self.row_set)
 
-    def row_lines(self, stage: int, loads: dict[int, str]) -> list[str]:
+    def row_lines(self, stage: int, loads: dict[int, str], names: tuple[str, str, str]) -> list[str]:
         """Row-constant values that become known at ``stage`` (reductions excluded)."""
         lines = []
         for k in self.row_values:
             v = self.prog.values[k]
             if self.stage[k] != stage or isinstance(v, Reduce):
                 continue
-            expr = loads[v.operand] if isinstance(v, Load) else value_expr(v)
+            expr = loads[v.operand] if isinstance(v, Load) else value_expr(v, self.index_var(names))
             lines.append(f"  const float v{k} = {expr};")
         return lines
 
@@ -103,7 +116,7 @@ def _split_lines(idx: str, q: str, r: str, indent: str, split: bool) -> list[str
 
 
 def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int, str], indent: str,
-                prefix: list[str] | None = None) -> list[str]:
+                prefix: list[str] | None = None, names: tuple[str, str, str] = ("rr", "j", "0")) -> list[str]:
     prog = ps.prog
     lines = list(prefix or []) if any(isinstance(prog.values[k], Load) for k in ps.body(p)) else []
     for k in ps.body(p):
@@ -113,7 +126,7 @@ def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int
             if v.operand in cache_store:
                 lines.append(f"{indent}{cache_store[v.operand]} = v{k};")
         else:
-            lines.append(f"{indent}const float v{k} = {value_expr(v)};")
+            lines.append(f"{indent}const float v{k} = {value_expr(v, ps.index_var(names))};")
     if p < ps.count:
         for k in ps.reduces[p]:
             r = prog.values[k]
@@ -154,10 +167,12 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
 
     fixed_loads = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
                    for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
-    lines = [PRELUDE, _ROWS_HELPERS, struct_def(extra, strided),
+    tail, index_ints = index_fields(prog)
+    names = ("rr", "j", "0")
+    lines = [PRELUDE, _ROWS_HELPERS, struct_def(extra, strided, tail),
              f'extern "C" __global__ void __launch_bounds__(TPR * RPB) {name}(',
              f"    {_params(prog, extra, strided)})", "{"]
-    lines += _unpack(extra, strided)
+    lines += _unpack(extra, strided, tail)
     lines += [
         "#if TPR > 32",
         "  __shared__ float cd_red[TPR / 32];",
@@ -180,7 +195,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         elif k in strided:
             lines.append(f"  const i64 b{k} = o0 * so0_{k} + o1 * so1_{k};")
     lines += [f"  float c{k}[CACHE > 0 ? CACHE : 1];" for k in cached]
-    lines += ps.row_lines(0, fixed_loads)
+    lines += ps.row_lines(0, fixed_loads, names)
     first_use = {k: min(used[k]) for k in cached}
     for p in ps.passes():
         lines.append(f"  // pass {p}")
@@ -202,7 +217,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
             for k in ps.reduces[p]:
                 code = REDUCE_CODE[prog.values[k].kind]  # type: ignore[union-attr]
                 lines.append(f"  const float v{k} = cd_group_reduce<{code}>(acc{k}, cd_red);")
-            lines += ps.row_lines(p + 1, fixed_loads)
+            lines += ps.row_lines(p + 1, fixed_loads, names)
     lines += [f"  if (active && lane == 0) out{m}[row] = v{v};" for m, v in ps.row_outputs]
     lines.append("}")
 
@@ -217,7 +232,7 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
         "_rows = _o0 * _o1",
         "_grid = -(-_rows // _RPB)",
         "_block = THREADS_PER_ROW * _RPB",
-        "_ints = _pack((_rows, _r0 * _r1, _o1, _r1) + tuple(x for p in _per for x in p[:4]))",
+        f"_ints = _pack((_rows, _r0 * _r1, _o1, _r1) + tuple(x for p in _per for x in p[:4]) + {index_ints})",
     ]
     tpr = min(1024, max(32, _pow2_at_least(math.ceil(headline_r / 16))))
     cache_cap = 32 // max(1, len(cached))
@@ -288,10 +303,12 @@ def columns(plan: Plan, name: str) -> Kernel:
     fixed = {k: ld(prog, k, None if lt is Layout.SCALAR else f"b{k}")
              for k, lt in enumerate(layouts) if lt in (Layout.SCALAR, Layout.ROW)}
     loads = elem | fixed
-    lines = [PRELUDE, _COLUMN_HELPERS, struct_def(extra, strided),
+    tail, index_ints = index_fields(prog)
+    names = ("o", "r", "i")
+    lines = [PRELUDE, _COLUMN_HELPERS, struct_def(extra, strided, tail),
              f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
              f"    {_params(prog, extra, strided)})", "{",
-             *_unpack(extra, strided),
+             *_unpack(extra, strided, tail),
              "  const float cd_count = (float)R;",
              "  (void)cd_count;",
              "  for (i64 t = (i64)blockIdx.x * BLOCK + threadIdx.x; t < total; t += (i64)gridDim.x * BLOCK) {",
@@ -301,19 +318,19 @@ def columns(plan: Plan, name: str) -> Kernel:
     if strided:
         lines.append("    const i64 o0 = o / O1, o1 = o % O1;")
         lines += [f"    const i64 b{k} = o0 * so0_{k} + o1 * so1_{k} + i * si_{k};" for k in strided]
-    lines += ["  " + s for s in ps.row_lines(0, loads)]
+    lines += ["  " + s for s in ps.row_lines(0, loads, names)]
     for p in ps.passes():
         if p < ps.count:
             lines += [f"    float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
         lines += ["#pragma unroll cd_unroll", "    for (int r = 0; r < R; ++r) {"]
         split = _split_lines("r", "rq", "rs", "      ", prog.reduced_split) if strided else []
-        lines += _body_lines(ps, p, loads, {}, "      ", split)
+        lines += _body_lines(ps, p, loads, {}, "      ", split, names)
         if p == ps.count:
             lines += [f"      out{m}[base + (i64)r * I] = v{v};" for m, v in ps.elem_outputs]
         lines.append("    }")
         if p < ps.count:
             lines += [f"    const float v{k} = acc{k};" for k in ps.reduces[p]]
-            lines += ["  " + s for s in ps.row_lines(p + 1, loads)]
+            lines += ["  " + s for s in ps.row_lines(p + 1, loads, names)]
     lines += [f"    out{m}[t] = v{v};" for m, v in ps.row_outputs]
     lines += ["  }", "}"]
 
@@ -328,7 +345,7 @@ def columns(plan: Plan, name: str) -> Kernel:
         "_total = _o0 * _o1 * _i",
         "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_dev) * 32)) if _total else 0",
         "_block = BLOCK",
-        "_ints = _pack((_total, _r0 * _r1, _i, _o1, _r1) + tuple(x for p in _per for x in p))",
+        f"_ints = _pack((_total, _r0 * _r1, _i, _o1, _r1) + tuple(x for p in _per for x in p) + {index_ints})",
     ]
     tunables = (TunableSpec("BLOCK", 256, (64, 128, 256, 512)), TunableSpec("UNROLL", 4, (1, 2, 4, 8)))
     return Kernel(name, "\n".join(lines) + "\n", (("BLOCK", "BLOCK"), ("UNROLL", "UNROLL")), (), tunables,

@@ -988,6 +988,46 @@ class Converter:
         eps = float(self._value(self._arg(node, 4, "eps", 1e-5)))
         return self._group_norm(x, groups, n_groups, w, b, eps)
 
+    # ------------------------------------------------------------------ masks
+    def _factory(self, node: fx.Node, value: float) -> TVal:
+        if node.kwargs.get("dtype") not in (None, torch.float32, torch.bool):
+            raise Unsupported(f"op {_norm_name(node, self.gm)} with dtype {node.kwargs.get('dtype')}")
+        return self.b.constant(value, tuple(self.metas[node].shape))
+
+    def _op_ones(self, node: fx.Node) -> TVal:
+        return self._factory(node, 1.0)
+
+    def _op_zeros(self, node: fx.Node) -> TVal:
+        return self._factory(node, 0.0)
+
+    def _op_full(self, node: fx.Node) -> TVal:
+        return self._factory(node, float(self._value(self._arg(node, 1, "fill_value"))))
+
+    def _op_ones_like(self, node: fx.Node) -> TVal:
+        return self._factory(node, 1.0)
+
+    def _op_zeros_like(self, node: fx.Node) -> TVal:
+        return self._factory(node, 0.0)
+
+    def _triangle(self, node: fx.Node, upper: bool) -> TVal:
+        x = self._t(self._arg(node, 0))
+        k = int(self._value(self._arg(node, 1, "diagonal", 0)))
+        if len(x.shape) < 2:
+            raise Unsupported("op triu/tril of a tensor with fewer than 2 dims")
+        offset = self.o.sub(self.b.index(x, -1), self.b.index(x, -2))
+        keep = self.o.ap("ge" if upper else "le", offset, float(k))
+        return self.o.where(keep, x, 0.0)
+
+    def _op_triu(self, node: fx.Node) -> TVal:
+        return self._triangle(node, upper=True)
+
+    def _op_tril(self, node: fx.Node) -> TVal:
+        return self._triangle(node, upper=False)
+
+    def _op_masked_fill(self, node: fx.Node) -> TVal:
+        x, mask, value = self._arg(node, 0), self._arg(node, 1, "mask"), self._arg(node, 2, "value")
+        return self.o.where(self._t(mask), self._t_or_num(value), self._t(x))
+
     def _op_GroupNorm(self, node: fx.Node) -> Reshaped:
         m = self._module(node)
         x = self._t(self._arg(node, 0))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 
-from cudarwin.agent.offline.ir import Apply, Const, Program, Reduce, ReduceCount, ReduceKind, Scalar, Value
+from typing import Callable
+
+from cudarwin.agent.offline.ir import Apply, Const, Index, Program, Reduce, ReduceCount, ReduceKind, Scalar, Value
 
 C_OPS: dict[str, str] = {
     "neg": "(-{0})",
@@ -74,8 +76,13 @@ def float_literal(value: float) -> str:
     return f"{text}f" if ("." in text or "e" in text) else f"{text}.0f"
 
 
-def value_expr(v: Value, name: str | None = None) -> str:
-    """C expression of a non-load value whose arguments are named ``v<index>``."""
+def value_expr(v: Value, index_var: Callable[[Index], str] | None = None) -> str:
+    """C expression of a non-load value whose arguments are named ``v<index>``;
+    ``index_var`` names the linear index an :class:`Index` coordinate comes from."""
+    if isinstance(v, Index):
+        if index_var is None:
+            raise TypeError("a coordinate needs the kernel's index variable")
+        return f"(float)((unsigned)({index_var(v)}) / idiv{-v.dim} % imod{-v.dim})"
     if isinstance(v, Const):
         return float_literal(v.value)
     if isinstance(v, Scalar):

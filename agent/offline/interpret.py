@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from cudarwin.agent.offline import layout as lay
-from cudarwin.agent.offline.ir import Apply, Const, Load, Plan, Reduce, ReduceCount, ReduceKind, Scalar
+from cudarwin.agent.offline.ir import Apply, Const, Index, Load, Plan, Reduce, ReduceCount, ReduceKind, Scalar
 
 Tensor = torch.Tensor
 
@@ -123,6 +123,9 @@ def _value(v: Any, vals: list[Tensor], tensors: list[Tensor], scalars: list[floa
         return torch.tensor(v.value, dtype=dtype)
     if isinstance(v, ReduceCount):
         return torch.tensor(count, dtype=dtype)
+    if isinstance(v, Index):
+        d = len(full) + v.dim
+        return torch.arange(full[d], dtype=dtype).reshape(tuple(full[d] if k == d else 1 for k in range(len(full))))
     if isinstance(v, Apply):
         return TORCH_OPS[v.op](*(vals[a] for a in v.args))
     if isinstance(v, Reduce):

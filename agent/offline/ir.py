@@ -50,6 +50,14 @@ class ReduceCount:
 
 
 @dataclass(frozen=True)
+class Index:
+    """The coordinate (as a float) along dim ``dim`` of F, counted from the right
+    (-1 is F's last dim): what torch.triu / tril masks are made of."""
+
+    dim: int
+
+
+@dataclass(frozen=True)
 class Apply:
     """A primitive elementwise operation (see :data:`PRIMITIVES`)."""
 
@@ -65,7 +73,7 @@ class Reduce:
     arg: int
 
 
-Value = Load | Scalar | Const | ReduceCount | Apply | Reduce
+Value = Load | Scalar | Const | ReduceCount | Index | Apply | Reduce
 
 
 # name -> arity. The CUDA spelling lives in cuda_ops.py, the torch one in interpret.py;
@@ -175,6 +183,8 @@ def per_element(program: Program) -> tuple[bool, ...]:
     for v in program.values:
         if isinstance(v, Load):
             out.append(program.operands[v.operand].layout in (Layout.FULL, Layout.STRIDED))
+        elif isinstance(v, Index):
+            out.append(not program.reduce_dims or program.rank + v.dim in program.reduce_dims)
         elif isinstance(v, Apply):
             out.append(any(out[a] for a in v.args))
         else:

@@ -64,6 +64,16 @@ def _joined_strides(piece, dim, parts):
     return tuple(reversed(out))
 
 
+def _coord(full, d, lo, hi):
+    """(divisor, size) giving the coordinate along dim ``d`` of ``full`` from the
+    linear index within its group (outer dims < lo, reduced lo..hi, inner > hi)."""
+    end = lo if d < lo else (hi + 1 if d <= hi else len(full))
+    div = 1
+    for n in full[d + 1 : end]:
+        div *= n
+    return div, full[d]
+
+
 def _split(full, lo, hi):
     """Sizes of the outer dims, the reduced dims [lo, hi] and the inner dims of ``full``."""
     return full[:lo], full[lo : hi + 1], full[hi + 1 :]

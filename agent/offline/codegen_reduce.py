@@ -211,7 +211,8 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
                   "    if (j < n) {"]
         split = _split_lines("j", "jq", "jr", "      ", prog.reduced_split) if any(k in strided for k in ops_here) else []
         lines += _body_lines(ps, p, cache_load, store, "      ", split) + store_out + ["    }", "  }"]
-        lines += ["  for (int j = lane + CACHE * TPR; j < n; j += TPR) {"]
+        # rows longer than the cache: unrolled so several loads are in flight per thread
+        lines += ["#pragma unroll 4", "  for (int j = lane + CACHE * TPR; j < n; j += TPR) {"]
         lines += _body_lines(ps, p, tail_load, {}, "    ", [x[2:] for x in split]) + [x[2:] for x in store_out] + ["  }"]
         if p < ps.count:
             for k in ps.reduces[p]:

@@ -53,6 +53,18 @@ def _collapse(sizes, strides, ndims):
     return out_sizes, out_strides
 
 
+def _is_dense(shape, strides, full):
+    """True when a tensor of ``shape``/``strides`` is contiguous with exactly shape ``full``."""
+    if tuple(shape) != tuple(full):
+        return False
+    acc = 1
+    for n, st in zip(reversed(shape), reversed(strides)):
+        if n != 1 and st != acc:
+            return False
+        acc *= n
+    return True
+
+
 def _joined_strides(piece, dim, parts):
     """Strides of one of ``parts`` equal pieces of a contiguous tensor joined along ``dim``."""
     joined = list(piece)

@@ -17,7 +17,7 @@ import textwrap
 from cudarwin.agent.offline import layout
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.codegen import Kernel
-from cudarwin.agent.offline.ir import Plan
+from cudarwin.agent.offline.ir import Layout, Plan
 from cudarwin.agent.offline.tunables import declaration
 
 _SKIP_NAMES = {"Model", "get_inputs", "get_init_inputs", "SHAPES", "META"}
@@ -108,9 +108,18 @@ def _configure_source(plan: Plan, kernel: Kernel) -> str:
     and strides (sizes, collapsed strides, grid), memoized in ``_CONFIG``."""
     prog = plan.program
     oshapes = [_tuple(["1" if d < 0 else f"_F[{d}]" for d in out.dims]) for out in prog.outputs]
+    checks = []
+    for k, op in enumerate(prog.operands):
+        if op.layout is Layout.FULL:
+            checks += [f"if not _is_dense(_shapes[{k}], _strides[{k}], _F):",
+                       f"    raise RuntimeError('operand {k} must be contiguous with the broadcast shape')"]
+        elif op.layout is Layout.SCALAR:
+            checks += [f"if math.prod(_shapes[{k}]) != 1:",
+                       f"    raise RuntimeError('operand {k} must hold a single element')"]
     lines = [
         "_shapes, _strides = _ss[0::2], _ss[1::2]",
         "_F = _bshape(*_shapes)",
+        *checks,
         f"_oshapes = {_tuple(oshapes)}",
         *kernel.configure,
         "_cfg = _CONFIG[(_dev, *_ss)] = (_F, _oshapes, _grid, _block, _ints)",

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cudarwin.agent.offline.cuda_ops import PRELUDE, REDUCE_CODE, REDUCE_INIT, deps, value_expr
-from cudarwin.agent.offline.ir import Apply, Index, Layout, Load, Plan, Program, Reduce, per_element
+from cudarwin.agent.offline.cuda_ops import PRELUDE, deps, value_expr
+from cudarwin.agent.offline.ir import Apply, Index, Layout, Load, Plan, Program, Reduce
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class _Passes:
         self.row_outputs = [(m, o.value) for m, o in enumerate(prog.outputs) if not self.per[o.value]]
         self.out_per_element = bool(self.elem_outputs)
 
-    def index_var(self, names: tuple[str, str, str]) -> "Callable[[Index], str]":
+    def index_var(self, names: tuple[str, str, str]) -> Callable[[Index], str]:
         """Picks the linear index of the group an Index's dim belongs to:
         names = (outer, reduced, inner) variable names of the kernel."""
         lo, hi = self.prog.reduce_dims[0], self.prog.reduce_dims[-1]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from cudarwin.agent.offline import NoProposal, propose_offline, variants
 from cudarwin.runner import EvalConfig, Evaluator
 from cudarwin.tasks import load_suite
-from cudarwin.types import Candidate, Evaluation, Policy, Task, geomean
+from cudarwin.types import Candidate, CudarwinError, Evaluation, Policy, Task, geomean
 
 CATEGORIES = ("elementwise", "normalization", "softmax", "fused")
 
@@ -61,7 +61,12 @@ def _run_task(ev: Evaluator, task: Task, policy: Policy, n_variants: int) -> Tas
     res.kind = proposal.kind
     pool = [proposal.candidate] + variants(proposal.candidate, n_variants)
     for cand in pool:
-        evaluation = ev.evaluate(task, Candidate(source=cand.source, proposer=cand.proposer, tunables=cand.tunables))
+        try:
+            evaluation = ev.evaluate(task, Candidate(source=cand.source, proposer=cand.proposer, tunables=cand.tunables))
+        except CudarwinError as err:  # e.g. a baseline that cannot be measured: report it, go on
+            res.log.append(f"{dict(cand.tunables)}: evaluation failed ({err})")
+            res.reason = res.reason or f"evaluation failed: {err}"
+            break
         res.tried += 1
         if not evaluation.accepted:
             codes = ", ".join(r.code.value for r in evaluation.verdict.reasons[:2])

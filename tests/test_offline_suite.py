@@ -24,7 +24,7 @@ TASKS = {t.name: t for t in load_suite("full").tasks}
 SUPPORTED_STRICT = {
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
     "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
-    "groupnorm", "causal_masked_softmax",
+    "groupnorm", "causal_masked_softmax", "cross_entropy",
 }
 SUPPORTED_TORCH_OK = SUPPORTED_STRICT | {"linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm", "swiglu_mlp"}
 

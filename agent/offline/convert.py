@@ -988,6 +988,27 @@ class Converter:
         eps = float(self._value(self._arg(node, 4, "eps", 1e-5)))
         return self._group_norm(x, groups, n_groups, w, b, eps)
 
+    # ------------------------------------------------------------------ losses
+    def _op_cross_entropy(self, node: fx.Node) -> TVal:
+        """Per-row cross entropy: logsumexp(x) - x[target], the target column
+        picked by comparing it with the column coordinate inside the row pass."""
+        x, target = self._t(self._arg(node, 0)), self._arg(node, 1, "target")
+        reduction = self._value(self._arg(node, 5, "reduction", "mean"))
+        if reduction != "none":
+            raise Unsupported(f"op cross_entropy with reduction={reduction!r} (a reduction over all rows)")
+        if self._arg(node, 2, "weight") is not None or self._value(self._arg(node, 7, "label_smoothing", 0.0)):
+            raise Unsupported("op cross_entropy with class weights or label smoothing")
+        ignore = int(self._value(self._arg(node, 4, "ignore_index", -100)))
+        if len(x.shape) != 2 or not isinstance(target, Src) or target.meta.dtype not in (torch.int64, torch.int32):
+            raise Unsupported("op cross_entropy other than (N, C) logits with integer class targets")
+        self.b.labels.append("cross_entropy")
+        t = self._t(Src(f"{target.expr}.unsqueeze(-1)", target.meta.unsqueeze(-1), as_float=True))
+        lse = L.logsumexp(self.o, x, (1,), keepdim=True)
+        hit = self.o.ap("eq", self.b.index(x, 1), t)
+        picked = self.o.reduce(ReduceKind.SUM, self.o.where(hit, x, 0.0), (1,), True)
+        loss = self.o.where(self.o.ap("eq", t, float(ignore)), 0.0, self.o.sub(lse, picked))
+        return TVal(loss.idx, loss.shape[:1], loss.fdims[:1])
+
     # ------------------------------------------------------------------ masks
     def _factory(self, node: fx.Node, value: float) -> TVal:
         if node.kwargs.get("dtype") not in (None, torch.float32, torch.bool):

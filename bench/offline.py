@@ -72,7 +72,8 @@ def _run_task(ev: Evaluator, task: Task, policy: Policy, n_variants: int) -> Tas
             codes = ", ".join(r.code.value for r in evaluation.verdict.reasons[:2])
             res.log.append(f"{dict(cand.tunables)}: rejected ({codes})")
             if not res.reason:
-                res.reason = f"rejected: {evaluation.verdict.reasons[0].message[:200]}" if evaluation.verdict.reasons else "rejected"
+                first = evaluation.verdict.reasons[0].message[:200] if evaluation.verdict.reasons else ""
+                res.reason = f"rejected: {first}"
             continue
         res.accepted += 1
         res.log.append(f"{dict(cand.tunables)}: {evaluation.fitness:.3f}x eager")
@@ -90,7 +91,8 @@ def _fmt(x: float | None, spec: str = ".2f", suffix: str = "x") -> str:
 
 
 def _table(results: list[TaskResult]) -> str:
-    head = f"{'task':26} {'category':13} {'kernel':11} {'ok/tried':8} {'vs eager':>9} {'vs compile':>10} {'t_best':>8}  best tunables / reason"
+    head = (f"{'task':26} {'category':13} {'kernel':11} {'ok/tried':8} {'vs eager':>9} {'vs compile':>10} "
+            f"{'t_best':>8}  best tunables / reason")
     lines = [head, "-" * len(head)]
     for r in results:
         tail = " ".join(f"{k}={v}" for k, v in r.best_tunables) if r.best else r.reason[:70]

@@ -26,7 +26,8 @@ QUICK = [t.name for t in load_suite("quick").tasks]
 SUPPORTED = sorted({
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
     "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
-    "groupnorm", "causal_masked_softmax", "cross_entropy", "linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm",
+    "groupnorm", "causal_masked_softmax", "cross_entropy", "linear_gelu_layernorm", "causal_conv1d",
+    "conv2d_relu_groupnorm",
     "swiglu_mlp",
 })
 

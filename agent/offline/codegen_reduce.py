@@ -103,6 +103,12 @@ class _Passes:
         return used
 
 
+def _init(prog: Program, k: int) -> str:
+    v = prog.values[k]
+    assert isinstance(v, Reduce)
+    return REDUCE_INIT[v.kind]
+
+
 def _combine(kind_code: int, acc: str, val: str) -> str:
     return {0: f"{acc} += {val};", 1: f"{acc} = cd_max({acc}, {val});", 2: f"{acc} = cd_min({acc}, {val});"}[kind_code]
 
@@ -140,7 +146,8 @@ def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int
 def _split_guard(prog: Program) -> list[str]:
     if prog.reduced_split:
         return []
-    return ["if _r0 > 1:", "    raise RuntimeError('this kernel indexes the reduced dims as one; the operand strides need two')"]
+    return ["if _r0 > 1:",
+            "    raise RuntimeError('this kernel indexes the reduced dims as one; the operand strides need two')"]
 
 
 def _no_concat(prog: Program) -> None:
@@ -200,8 +207,8 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
     for p in ps.passes():
         lines.append(f"  // pass {p}")
         if p < ps.count:
-            lines += [f"  float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
-        ops_here = {prog.values[k].operand for k in ps.body(p) if isinstance(prog.values[k], Load)}  # type: ignore[union-attr]
+            lines += [f"  float acc{k} = {_init(prog, k)};" for k in ps.reduces[p]]
+        ops_here = {v.operand for v in (prog.values[k] for k in ps.body(p)) if isinstance(v, Load)}
         cache_load = {k: (f"c{k}[q]" if k in cached and first_use[k] < p else elem_load(k)) for k in ops_here}
         cache_load.update({k: v for k, v in fixed_loads.items()})
         store = {k: f"c{k}[q]" for k in cached if first_use[k] == p and k in ops_here}
@@ -322,7 +329,7 @@ def columns(plan: Plan, name: str) -> Kernel:
     lines += ["  " + s for s in ps.row_lines(0, loads, names)]
     for p in ps.passes():
         if p < ps.count:
-            lines += [f"    float acc{k} = {REDUCE_INIT[prog.values[k].kind]};" for k in ps.reduces[p]]  # type: ignore[union-attr]
+            lines += [f"    float acc{k} = {_init(prog, k)};" for k in ps.reduces[p]]
         lines += ["#pragma unroll cd_unroll", "    for (int r = 0; r < R; ++r) {"]
         split = _split_lines("r", "rq", "rs", "      ", prog.reduced_split) if strided else []
         lines += _body_lines(ps, p, loads, {}, "      ", split, names)

@@ -898,7 +898,9 @@ class Converter:
             raise Unsupported("op InstanceNorm with running stats in eval mode")
         x = self._t(self._arg(node, 0))
         spatial = len(x.shape) - 2
-        return L.layer_norm(self.o, x, spatial, None, None, float(m.eps)) if not m.affine else self._affine_norm(node, x, spatial)
+        if m.affine:
+            return self._affine_norm(node, x, spatial)
+        return L.layer_norm(self.o, x, spatial, None, None, float(m.eps))
 
     def _affine_norm(self, node: fx.Node, x: TVal, spatial: int) -> TVal:
         m = self._module(node)

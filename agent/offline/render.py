@@ -43,24 +43,56 @@ def layout_helpers() -> str:
     return text.split("# --- candidate helpers begin ---", 1)[1].strip() + "\n"
 
 
+# modules a candidate may import (the verifier's static checks allow these)
+_IMPORTABLE = {"torch", "math", "numpy", "typing", "functools", "itertools", "collections", "dataclasses",
+               "enum", "operator", "string", "__future__"}
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _defines(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
 def task_prelude(task_source: str) -> str:
-    """Module-level code of the task that ``__init__`` may need: imports,
-    constants and helper definitions; not the reference, inputs or META."""
+    """Module-level code of the task that ``ModelNew`` needs: allowed imports,
+    and the constants and helpers its ``__init__`` and ``forward`` signature
+    use (transitively); never the reference, its inputs or META."""
     tree = ast.parse(task_source)
     lines = task_source.splitlines()
+    model = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Model"), None)
+    needed: set[str] = set()
+    if model is not None:
+        for item in model.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                needed |= _names(item)
+            elif isinstance(item, ast.FunctionDef) and item.name == "forward":
+                needed |= _names(item.args)
+    defs = [n for n in tree.body if _defines(n) and not _defines(n) & _SKIP_NAMES]
+    chosen: set[int] = set()
+    changed = True
+    while changed:  # pull in definitions the chosen ones use
+        changed = False
+        for k, node in enumerate(defs):
+            if k not in chosen and _defines(node) & needed:
+                chosen.add(k)
+                needed |= _names(node)
+                changed = True
     keep: list[str] = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            pass
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
-            if node.name in _SKIP_NAMES:
+            module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+            if isinstance(node, ast.ImportFrom) and node.level or (module or "").split(".")[0] not in _IMPORTABLE:
                 continue
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id in _SKIP_NAMES for t in targets):
-                continue
-        else:
-            continue  # `if __name__ == ...`, expressions, docstrings
+        elif not any(node is defs[k] for k in chosen):
+            continue
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         keep.append("\n".join(lines[start - 1 : node.end_lineno]))
     return "\n".join(keep) + ("\n" if keep else "")

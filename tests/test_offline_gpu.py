@@ -26,7 +26,8 @@ QUICK = [t.name for t in load_suite("quick").tasks]
 SUPPORTED = sorted({
     "gelu", "mish", "fused_bias_silu_mul", "layernorm", "rmsnorm", "adaln_modulate", "residual_rmsnorm",
     "softmax", "log_softmax", "logsumexp", "sum_rows", "max_cols", "log_bessel_iv", "rope",
-    "groupnorm", "causal_masked_softmax", "cross_entropy", "linear_gelu_layernorm", "causal_conv1d",
+    "groupnorm", "causal_masked_softmax", "cross_entropy", "kl_div_distill", "triplet_margin",
+    "linear_gelu_layernorm", "causal_conv1d",
     "conv2d_relu_groupnorm",
     "swiglu_mlp",
 })
@@ -79,7 +80,7 @@ EXTREMES = [
 @pytest.mark.parametrize("values", EXTREMES, ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()))
 @pytest.mark.parametrize("name", ["gelu", "fused_bias_silu_mul", "rope", "layernorm", "softmax", "logsumexp",
                                   "max_cols", "residual_rmsnorm", "adaln_modulate", "groupnorm",
-                                  "causal_masked_softmax"])
+                                  "causal_masked_softmax", "kl_div_distill", "triplet_margin"])
 def test_tunable_extremes_stay_correct(name, values):
     source = propose_offline(FULL[name], "strict").candidate.source
     applied = False

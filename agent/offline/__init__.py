@@ -19,11 +19,14 @@ broadcast operands, strided/sliced/split inputs, integer inputs converted to
 float, ``torch.cat`` of equal pieces, triangular masks); sum/mean/max/min,
 var/std, norms, softmax, log-softmax, logsumexp, layer/RMS/group/instance norm
 along the last dims or a middle dim, with elementwise work before and after;
-several outputs; elementwise epilogues (and prologues of one more library op)
-around library matmuls/convolutions under ``torch-ok``. Anything else gets an
-honest :class:`NoProposal` naming the op ("no proposal: op cumsum not
-supported"): float16/bfloat16 data, reductions over all elements or over
-non-adjacent dims, gathers, scans, sorting, pooling.
+several outputs; per-row cross entropy; a second kernel when row results are
+reduced again over other dims (the mean of per-row losses); elementwise
+epilogues (and one more library op after them) around library
+matmuls/convolutions under ``torch-ok``. Anything else gets an honest
+:class:`NoProposal` naming the op ("no proposal: op cumsum not supported"):
+float16/bfloat16 data, reductions of large tensors over all elements (one
+block would do them), reductions over non-adjacent dims, gathers, scans,
+sorting, pooling.
 
 Public entry points::
 

@@ -21,7 +21,8 @@ from cudarwin.agent.offline import layout as lay
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.convert import Converter
 from cudarwin.agent.offline.tracing import symbolic_trace
-from cudarwin.agent.offline.ir import Layout, Operand, Plan
+from cudarwin.agent.offline.interpret import run_program
+from cudarwin.agent.offline.ir import Layout, Operand, Plan, Program
 
 
 @dataclass(frozen=True)
@@ -66,19 +67,42 @@ def _forward_args(gm: fx.GraphModule) -> list[str]:
     return [str(n.target) for n in gm.graph.nodes if n.op == "placeholder"]
 
 
-def _leaf_tensors(plan: Plan, traced: Traced) -> list[torch.Tensor]:
-    """Evaluate each operand expression on the meta model and inputs."""
+def _namespace(plan: Plan, traced: Traced) -> dict[str, Any]:
+    """Names a candidate's forward sees, on the meta model and inputs."""
     ns: dict[str, Any] = {"self": traced.model, "torch": torch, "math": math}
     ns.update(zip(_forward_args(traced.gm), traced.inputs))
     for call in plan.library:
         with torch.device("meta"):
             ns[call.result] = eval(call.expr, ns)  # noqa: S307 - our own generated expressions
-    return [eval(op.expr, ns) for op in plan.program.operands]  # noqa: S307
+    return ns
 
 
-def _layouts(plan: Plan, tensors: list[torch.Tensor]) -> tuple[tuple[Layout, ...], bool]:
+def iteration_shapes(plan: Plan, traced: Traced) -> list[tuple[int, ...]]:
+    """F of every program of ``plan`` (earlier kernels first) at the traced shape."""
+    ns = _namespace(plan, traced)
+    fulls = []
+    for s, prog in enumerate((*plan.stages, plan.program)):
+        tensors = [eval(op.expr, ns) for op in prog.operands]  # noqa: S307
+        fulls.append(lay._bshape(*(tuple(t.shape) for t in tensors)))
+        if s < len(plan.stages):
+            ns.update({f"_mid{s}_{m}": r for m, r in enumerate(run_program(prog, ns))})
+    return fulls
+
+
+def _resolve(plan: Plan, traced: Traced) -> Plan:
+    """``plan`` with every program's operand layouts decided at the traced shape."""
+    ns = _namespace(plan, traced)
+    stages = []
+    for s, stage in enumerate(plan.stages):
+        stage = _program_layouts(stage, [eval(op.expr, ns) for op in stage.operands])  # noqa: S307
+        stages.append(stage)
+        ns.update({f"_mid{s}_{m}": r for m, r in enumerate(run_program(stage, ns))})
+    program = _program_layouts(plan.program, [eval(op.expr, ns) for op in plan.program.operands])  # noqa: S307
+    return dataclasses.replace(plan, program=program, stages=tuple(stages))
+
+
+def _program_layouts(prog: Program, tensors: list[torch.Tensor]) -> Program:
     full = lay._bshape(*(tuple(t.shape) for t in tensors))
-    prog = plan.program
     reduce_dims = prog.reduce_dims
     out: list[Layout] = []
     for t in tensors:
@@ -102,12 +126,12 @@ def _layouts(plan: Plan, tensors: list[torch.Tensor]) -> tuple[tuple[Layout, ...
         ok = lay._collapse(full, strides, 4) is not None
     if not ok:
         raise Unsupported("a broadcast/stride pattern too irregular to index (more than 4 distinct dims)")
-    return tuple(out), split
+    return dataclasses.replace(_with_layouts(prog, tuple(out)), reduced_split=split)
 
 
-def _with_layouts(plan: Plan, layouts: tuple[Layout, ...]) -> Plan:
-    ops = tuple(Operand(op.expr, lt, op.dtype) for op, lt in zip(plan.program.operands, layouts))
-    return dataclasses.replace(plan, program=dataclasses.replace(plan.program, operands=ops))
+def _with_layouts(prog: Program, layouts: tuple[Layout, ...]) -> Program:
+    ops = tuple(Operand(op.expr, lt, op.dtype) for op, lt in zip(prog.operands, layouts))
+    return dataclasses.replace(prog, operands=ops)
 
 
 def _merge(a: Layout, b: Layout) -> Layout:
@@ -126,7 +150,7 @@ def analyze(module: ModuleType, shapes: tuple[Mapping[str, Any], ...], policy: s
         try:
             return _analyze(traces, policy, relative=True)
         except _ShapesDisagree:
-            raise _ShapesDisagree("the traced computation differs between the task's shapes") from None
+            raise Unsupported("the traced computation differs between the task's shapes") from None
 
 
 class _ShapesDisagree(Unsupported):
@@ -137,9 +161,7 @@ def _analyze(traces: list[Traced], policy: str, relative: bool) -> Plan:
     plans: list[Plan] = []
     for traced in traces:
         plan = Converter(traced.gm, traced.metas, policy, _forward_args(traced.gm), relative, traced.model).run()
-        layouts, split = _layouts(plan, _leaf_tensors(plan, traced))
-        plan = dataclasses.replace(plan, program=dataclasses.replace(plan.program, reduced_split=split))
-        plans.append(_with_layouts(plan, layouts))
+        plans.append(_resolve(plan, traced))
     merged = plans[0]
     for other in plans[1:]:
         merged = _unify(merged, other)
@@ -147,27 +169,36 @@ def _analyze(traces: list[Traced], policy: str, relative: bool) -> Plan:
 
 
 def _unify(a: Plan, b: Plan) -> Plan:
-    """One plan serving the shapes of ``a`` and ``b``: layouts that differ become
-    STRIDED, an output dim that is size 1 at one shape only spans F's dim."""
-    layouts = tuple(_merge(x.layout, y.layout) for x, y in zip(a.program.operands, b.program.operands))
-    a, b = _with_layouts(a, layouts), _with_layouts(b, layouts) if len(a.program.operands) == len(b.program.operands) else b
-    if len(a.program.outputs) != len(b.program.outputs):
+    """One plan serving the shapes of ``a`` and ``b``."""
+    if len(a.stages) != len(b.stages):
         raise _ShapesDisagree("the traced computation differs between the task's shapes")
+    stages = tuple(_unify_program(x, y) for x, y in zip(a.stages, b.stages))
+    program = _unify_program(a.program, b.program)
+    a = dataclasses.replace(a, program=program, stages=stages)
+    if a != dataclasses.replace(b, program=program, stages=stages):
+        raise _ShapesDisagree("the traced computation differs between the task's shapes")
+    return a
+
+
+def _unify_program(a: Program, b: Program) -> Program:
+    """Layouts that differ become STRIDED; an output dim that is size 1 at one
+    shape only spans F's dim; the reduced dims split if either needs it."""
+    if len(a.operands) != len(b.operands) or len(a.outputs) != len(b.outputs):
+        raise _ShapesDisagree("the traced computation differs between the task's shapes")
+    layouts = tuple(_merge(x.layout, y.layout) for x, y in zip(a.operands, b.operands))
     outputs = []
-    for x, y in zip(a.program.outputs, b.program.outputs):
+    for x, y in zip(a.outputs, b.outputs):
         if len(x.dims) != len(y.dims):
             raise _ShapesDisagree("the traced computation differs between the task's shapes")
         dims = tuple(p if p == q or q == -1 else q if p == -1 else -2 for p, q in zip(x.dims, y.dims))
         if -2 in dims:
             raise _ShapesDisagree("the traced computation differs between the task's shapes")
         outputs.append(dataclasses.replace(x, dims=dims))
-    split = a.program.reduced_split or b.program.reduced_split
-    a = dataclasses.replace(a, program=dataclasses.replace(a.program, outputs=tuple(outputs), reduced_split=split))
-    b = dataclasses.replace(b, program=dataclasses.replace(b.program, outputs=tuple(outputs), reduced_split=split))
+    split = a.reduced_split or b.reduced_split
+    a = dataclasses.replace(_with_layouts(a, layouts), outputs=tuple(outputs), reduced_split=split)
+    b = dataclasses.replace(_with_layouts(b, layouts), outputs=tuple(outputs), reduced_split=split)
     if a != b:
         raise _ShapesDisagree("the traced computation differs between the task's shapes")
     return a
 
 
-def _strip(plan: Plan) -> Plan:
-    return _with_layouts(plan, tuple(Layout.STRIDED for _ in plan.program.operands))

@@ -43,6 +43,11 @@ class TVal:
     idx: int  # index into the program's values
     shape: tuple[int, ...]
     fdims: tuple[int | None, ...]  # F dim (negative) spanned by each dim; None for size 1
+    stage: int = 0  # which kernel (program) of the plan computes it
+
+
+class ReduceDimsMismatch(Unsupported):
+    """A reduction over other dims than the program's: needs a new kernel."""
 
 
 def _free(shape: tuple[int, ...], fdims: tuple[int | None, ...]) -> tuple[int | None, ...]:
@@ -52,7 +57,8 @@ def _free(shape: tuple[int, ...], fdims: tuple[int | None, ...]) -> tuple[int | 
 class ProgramBuilder:
     """Accumulates operands, scalars and SSA values; deduplicates equal values."""
 
-    def __init__(self) -> None:
+    def __init__(self, stage: int = 0) -> None:
+        self.stage = stage
         self.operand_exprs: list[str] = []
         self.operand_dtypes: dict[int, str] = {}
         self.operand_ranks: dict[int, int] = {}
@@ -64,6 +70,13 @@ class ProgramBuilder:
         self.labels: list[str] = []
 
     # ------------------------------------------------------------------ leaves
+    def _tv(self, idx: int, shape: tuple[int, ...], fdims: tuple[int | None, ...]) -> TVal:
+        return TVal(idx, shape, fdims, self.stage)
+
+    def _mine(self, *values: TVal) -> None:
+        if any(v.stage != self.stage for v in values):
+            raise Unsupported("internal: a value of an earlier kernel used without being materialized")
+
     def _add(self, value: Value) -> int:
         if value not in self._index:
             self._index[value] = len(self.values)
@@ -80,18 +93,19 @@ class ProgramBuilder:
         self.operand_ranks[self.operand_exprs.index(expr)] = rank
         self.operand_shapes[self.operand_exprs.index(expr)] = tuple(shape)
         idx = self._add(Load(self.operand_exprs.index(expr)))
-        return TVal(idx, shape, _free(shape, tuple(range(-rank, 0))))
+        return self._tv(idx, shape, _free(shape, tuple(range(-rank, 0))))
 
     def scalar(self, expr: str) -> TVal:
         if expr not in self.scalars:
             self.scalars.append(expr)
-        return TVal(self._add(Scalar(self.scalars.index(expr))), (), ())
+        return self._tv(self._add(Scalar(self.scalars.index(expr))), (), ())
 
     def const(self, value: float) -> TVal:
-        return TVal(self._add(Const(float(value))), (), ())
+        return self._tv(self._add(Const(float(value))), (), ())
 
     def index(self, x: TVal, dim: int) -> TVal:
         """The coordinate along ``x``'s dim ``dim``, shaped to broadcast with ``x``."""
+        self._mine(x)
         rank = len(x.shape)
         dim %= rank
         fd = x.fdims[dim]
@@ -99,23 +113,24 @@ class ProgramBuilder:
             raise Unsupported("a coordinate along a broadcast dimension")
         shape = tuple(n if k == dim else 1 for k, n in enumerate(x.shape))
         fdims = tuple(fd if k == dim else None for k in range(rank))
-        return TVal(self._add(Index(fd)), shape, fdims)
+        return self._tv(self._add(Index(fd)), shape, fdims)
 
     def constant(self, value: float, shape: tuple[int, ...]) -> TVal:
         """A constant tensor of ``shape`` (right-aligned like any leaf)."""
         rank = len(shape)
-        return TVal(self.const(value).idx, shape, _free(shape, tuple(range(-rank, 0))))
+        return self._tv(self.const(value).idx, shape, _free(shape, tuple(range(-rank, 0))))
 
     def count(self) -> TVal:
         """The number of elements each reduction combines."""
-        return TVal(self._add(ReduceCount()), (), ())
+        return self._tv(self._add(ReduceCount()), (), ())
 
     # ------------------------------------------------------------------ elementwise
     def apply(self, op: str, *args: TVal) -> TVal:
+        self._mine(*args)
         if PRIMITIVES.get(op) != len(args):
             raise Unsupported(f"internal: primitive {op!r} with {len(args)} args")
         shape, fdims = broadcast(args)
-        return TVal(self._add(Apply(op, tuple(a.idx for a in args))), shape, fdims)
+        return self._tv(self._add(Apply(op, tuple(a.idx for a in args))), shape, fdims)
 
     # ------------------------------------------------------------------ reductions
     def reduce(self, kind: ReduceKind, x: TVal, dims: tuple[int, ...], keepdim: bool) -> TVal:
@@ -127,16 +142,17 @@ class ProgramBuilder:
         norm = sorted({d % rank for d in dims}) if rank else []
         if not norm:
             raise Unsupported("reduction of a 0-d tensor")
-        fds = [x.fdims[d] for d in norm]
-        if any(f is None for f in fds):
-            raise Unsupported("reduction over a broadcast (size-1) dimension")
+        # size-1 dims reduce to themselves: they need no place in the span
+        fds = [x.fdims[d] for d in norm if x.shape[d] != 1]
+        if not fds or any(f is None for f in fds):
+            raise Unsupported("reduction over broadcast (size-1) dimensions only")
         span = tuple(int(f) for f in fds)  # type: ignore[arg-type]
         if list(span) != list(range(span[0], span[0] + len(span))):
             raise Unsupported(f"reduction over non-adjacent dims {tuple(norm)}")
         if self.reduce_fdims is None:
             self.reduce_fdims = span
         elif self.reduce_fdims != span:
-            raise Unsupported("reductions over different dims in one reference")
+            raise ReduceDimsMismatch("reductions over different dims in one kernel")
         idx = self._add(Reduce(kind, x.idx))
         if keepdim:
             shape = tuple(1 if d in norm else s for d, s in enumerate(x.shape))
@@ -144,7 +160,7 @@ class ProgramBuilder:
         else:
             shape = tuple(s for d, s in enumerate(x.shape) if d not in norm)
             fdims = tuple(f for d, f in enumerate(x.fdims) if d not in norm)
-        return TVal(idx, shape, fdims)
+        return self._tv(idx, shape, fdims)
 
     # ------------------------------------------------------------------ slicing
     def slice(self, x: TVal, dim: int, start: str, stop: str, new_size: int) -> TVal:
@@ -153,6 +169,7 @@ class ProgramBuilder:
 
         ``start``/``stop`` are Python expressions; ``{size}`` in them stands for
         the length of the sliced dim."""
+        self._mine(x)
         fd = x.fdims[dim]
         if fd is None:
             raise Unsupported("slicing a broadcast dimension")
@@ -176,7 +193,7 @@ class ProgramBuilder:
             return out
 
         shape = x.shape[:dim] + (new_size,) + x.shape[dim + 1 :]
-        return TVal(rebuild(x.idx), shape, x.fdims)
+        return self._tv(rebuild(x.idx), shape, x.fdims)
 
     def _slice_leaf(self, k: int, operand: int, fd: int, start: str, stop: str, new_size: int) -> int:
         expr, shape = self.operand_exprs[operand], self.operand_shapes[operand]
@@ -193,6 +210,7 @@ class ProgramBuilder:
         """``x`` viewed as ``new_shape`` by viewing every leaf it is computed
         from; ``template`` is the view's Python text with ``{e}`` for the leaf.
         Only leaves of ``x``'s full shape (or single elements) can be viewed."""
+        self._mine(x)
         memo: dict[int, int] = {}
 
         def rebuild(k: int) -> int:
@@ -217,7 +235,7 @@ class ProgramBuilder:
             return out
 
         rank = len(new_shape)
-        return TVal(rebuild(x.idx), new_shape, _free(new_shape, tuple(range(-rank, 0))))
+        return self._tv(rebuild(x.idx), new_shape, _free(new_shape, tuple(range(-rank, 0))))
 
     # ------------------------------------------------------------------ finishing
     def build(self, outs: list[tuple[TVal, str, tuple[int, int, int, int] | None]], container: str = "") -> Program:

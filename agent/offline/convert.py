@@ -10,6 +10,7 @@ else raises :class:`Unsupported` naming the op.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import torch.nn as nn
 from torch import fx
 
 from cudarwin.agent.offline import lowering as L
-from cudarwin.agent.offline.builder import ProgramBuilder, TVal, Unsupported
+from cudarwin.agent.offline.builder import ProgramBuilder, ReduceDimsMismatch, TVal, Unsupported
 from cudarwin.agent.offline.ir import LibraryCall, Plan, ReduceKind
 
 
@@ -76,6 +77,9 @@ class ValuesOf:
 
     val: TVal
 
+
+# elements one block may reduce before it is a slowdown rather than a kernel worth proposing
+SINGLE_BLOCK_LIMIT = 1 << 20
 
 _VIEW_METHODS = {"view", "reshape", "flatten", "unsqueeze", "squeeze", "view_as", "reshape_as"}
 _LEAF_ONLY_VIEWS = {"permute", "transpose", "t", "expand", "expand_as", "mT", "T"}
@@ -133,6 +137,9 @@ class Converter:
         self.policy = policy
         self.b = ProgramBuilder()
         self.o = L.Ops(self.b)
+        # earlier kernels: their builders and the values they must write out (`_mid<s>_<m>`)
+        self.stages: list[ProgramBuilder] = []
+        self.stage_outputs: list[list[TVal]] = []
         self.env: dict[fx.Node, Any] = {}
         self.library: list[LibraryCall] = []
         self.post: list[LibraryCall] = []
@@ -177,7 +184,12 @@ class Converter:
             if self.metas[r].dtype != torch.float32:
                 raise Unsupported(f"output dtype {self.metas[r].dtype} (only float32 is generated)")
             outs.append((value, view, None))
-        return Plan(program=self.b.build(outs, container), library=tuple(self.library))
+        return Plan(program=self.b.build(outs, container), library=tuple(self.library), stages=self._stage_programs())
+
+    def _stage_programs(self) -> tuple[Any, ...]:
+        if self.stages and not self.stage_outputs[0]:
+            raise Unsupported("internal: an earlier kernel without outputs")
+        return tuple(b.build([(v, "", None) for v in outs]) for b, outs in zip(self.stages, self.stage_outputs))
 
     def _with_post(self, results: list[Any]) -> Plan:
         """A plan whose kernel feeds library calls: the reference must return the last one."""
@@ -187,7 +199,8 @@ class Converter:
         if self.metas[results[0]].dtype != torch.float32:
             raise Unsupported(f"output dtype {self.metas[results[0]].dtype} (only float32 is generated)")
         outs = [(v, "", None) for v in self.post_inputs]
-        return Plan(program=self.b.build(outs), library=tuple(self.library), post=tuple(self.post))
+        return Plan(program=self.b.build(outs), library=tuple(self.library), post=tuple(self.post),
+                    stages=self._stage_programs())
 
     def _convert(self, node: fx.Node) -> Any:
         meta = self.metas.get(node)
@@ -199,7 +212,11 @@ class Converter:
                 return PyVal(f"self.{node.target}", meta)
             return Src(f"self.{node.target}", meta)
         name = _norm_name(node, self.gm)
-        result = self._dispatch(node, name)
+        try:
+            result = self._dispatch(node, name)
+        except ReduceDimsMismatch:
+            self._cut()  # the reduction's arguments become outputs of the kernel so far
+            result = self._dispatch(node, name)
         if isinstance(result, TVal) and name not in _VIEW_METHODS and name not in _NOOPS:
             self.b.labels.append(name)
         return result
@@ -260,7 +277,7 @@ class Converter:
     def _t(self, v: Any) -> TVal:
         """An IR value for ``v``; leaves become operands, numbers constants."""
         if isinstance(v, TVal):
-            return v
+            return v if v.stage == self.b.stage else self._materialize(v)
         if isinstance(v, Src):
             if v.as_float and v.meta.dtype in _INT_DTYPES:
                 return self.b.leaf(v.expr, tuple(v.meta.shape), _INT_DTYPES[v.meta.dtype])
@@ -284,6 +301,23 @@ class Converter:
         if isinstance(v, ValuesOf):
             raise Unsupported("max/min with dim returns (values, indices); use [0] or amax/amin")
         raise Unsupported(f"argument of type {type(v).__name__}")
+
+    def _materialize(self, v: TVal) -> TVal:
+        """A value of an earlier kernel, written out by it and read back as a leaf."""
+        outs = self.stage_outputs[v.stage]
+        if v not in outs:
+            outs.append(v)
+        name = f"_mid{v.stage}_{outs.index(v)}"
+        return self._t(Src(name, torch.empty(v.shape, device="meta")))
+
+    def _cut(self) -> None:
+        """Start the next kernel: a reduction over other dims than the current one's."""
+        if self.stages:
+            raise Unsupported("reductions over three different sets of dims (at most two kernels are generated)")
+        self.stages.append(self.b)
+        self.stage_outputs.append([])
+        self.b = ProgramBuilder(stage=len(self.stages))
+        self.o = L.Ops(self.b)
 
     def _t_or_num(self, v: Any) -> TVal | float:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -399,7 +433,8 @@ class Converter:
         new_shape = tuple(meta.shape)
         if [s for s in src.shape if s != 1] == [s for s in new_shape if s != 1]:
             spans = iter(f for s, f in zip(src.shape, src.fdims) if s != 1)
-            return TVal(src.idx, new_shape, tuple(next(spans) if s != 1 else None for s in new_shape))
+            return dataclasses.replace(src, shape=new_shape,
+                                       fdims=tuple(next(spans) if s != 1 else None for s in new_shape))
         if node.op == "call_method":
             view = f"_out.{name}({call})"
         else:
@@ -757,9 +792,12 @@ class Converter:
     # ------------------------------------------------------------------ reductions
     def _dims(self, node: fx.Node, i: int, key: str = "dim") -> tuple[int, ...]:
         dim = self._value(self._arg(node, i, key))
-        if dim is None:
-            raise Unsupported(f"op {_norm_name(node, self.gm)} over all elements (no dim) not supported: "
-                              "only row/column reductions are generated")
+        if dim is None:  # every dim: one row, reduced by a single block
+            meta = self.metas.get(node.args[0]) if node.args and isinstance(node.args[0], fx.Node) else None
+            if isinstance(meta, torch.Tensor) and meta.numel() > SINGLE_BLOCK_LIMIT:
+                raise Unsupported(f"op {_norm_name(node, self.gm)} over all {meta.numel()} elements would run on a "
+                                  "single block (multi-block reductions are not generated)")
+            return ()
         return tuple(dim) if isinstance(dim, (list, tuple)) else (int(dim),)
 
     def _reduce(self, node: fx.Node, kind: ReduceKind, name: str) -> TVal:
@@ -1009,7 +1047,7 @@ class Converter:
         hit = self.o.ap("eq", self.b.index(x, 1), t)
         picked = self.o.reduce(ReduceKind.SUM, self.o.where(hit, x, 0.0), (1,), True)
         loss = self.o.where(self.o.ap("eq", t, float(ignore)), 0.0, self.o.sub(lse, picked))
-        return TVal(loss.idx, loss.shape[:1], loss.fdims[:1])
+        return dataclasses.replace(loss, shape=loss.shape[:1], fdims=loss.fdims[:1])
 
     # ------------------------------------------------------------------ masks
     def _factory(self, node: fx.Node, value: float) -> TVal:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from cudarwin.agent.offline import layout as lay
-from cudarwin.agent.offline.ir import Apply, Const, Index, Load, Plan, Reduce, ReduceCount, ReduceKind, Scalar
+from cudarwin.agent.offline.ir import Apply, Const, Index, Load, Plan, Program, Reduce, ReduceCount, ReduceKind, Scalar
 
 Tensor = torch.Tensor
 
@@ -72,32 +72,10 @@ def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], input
     with torch.no_grad():
         for call in plan.library:
             ns[call.result] = eval(call.expr, ns)  # noqa: S307 - the plan's own expressions
+        for s, stage in enumerate(plan.stages):
+            ns.update({f"_mid{s}_{m}": r for m, r in enumerate(run_program(stage, ns))})
         prog = plan.program
-        tensors = [eval(op.expr, ns) for op in prog.operands]  # noqa: S307
-        full = lay._bshape(*(tuple(t.shape) for t in tensors))
-        ns["_F"] = full
-        dtype = torch.float32
-        scalars = [float(eval(s, ns)) for s in prog.scalars]  # noqa: S307
-        count = float(math.prod(full[d] for d in prog.reduce_dims))
-        vals: list[Tensor] = []
-        for v in prog.values:
-            vals.append(_value(v, vals, tensors, scalars, count, full, prog.reduce_dims, dtype))
-        results: list[Any] = []
-        groups: dict[int, list[Tensor]] = {}
-        for o in prog.outputs:
-            out = vals[o.value].expand(_iter_shape(full, prog.reduce_dims, prog.reduced(o)))
-            out = out.reshape(tuple(full[d] if d >= 0 else 1 for d in o.dims))
-            if o.view:
-                out = eval(o.view, {**ns, "_out": out.contiguous()})  # noqa: S307
-            if o.concat is None:
-                results.append(out)
-                continue
-            group, _, parts, dim = o.concat
-            if group not in groups:
-                groups[group] = []
-                results.append((group, dim))
-            groups[group].append(out)
-        results = [torch.cat(groups[r[0]], dim=r[1]) if isinstance(r, tuple) else r for r in results]
+        results = run_program(prog, ns)
         if plan.post:
             ns.update({f"_out{m}": r for m, r in enumerate(results)})
             for call in plan.post:
@@ -106,6 +84,36 @@ def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], input
         if not prog.container:
             return results[0]
         return tuple(results) if prog.container == "tuple" else list(results)
+
+
+def run_program(prog: Program, ns: dict[str, Any]) -> list[Tensor]:
+    """The returned tensors of one program (a ``torch.cat`` joined), its operand
+    expressions evaluated in ``ns``."""
+    tensors = [eval(op.expr, ns) for op in prog.operands]  # noqa: S307
+    full = lay._bshape(*(tuple(t.shape) for t in tensors))
+    ns["_F"] = full
+    dtype = torch.float32
+    scalars = [float(eval(s, ns)) for s in prog.scalars]  # noqa: S307
+    count = float(math.prod(full[d] for d in prog.reduce_dims))
+    vals: list[Tensor] = []
+    for v in prog.values:
+        vals.append(_value(v, vals, tensors, scalars, count, full, prog.reduce_dims, dtype))
+    results: list[Any] = []
+    groups: dict[int, list[Tensor]] = {}
+    for o in prog.outputs:
+        out = vals[o.value].expand(_iter_shape(full, prog.reduce_dims, prog.reduced(o)))
+        out = out.reshape(tuple(full[d] if d >= 0 else 1 for d in o.dims))
+        if o.view:
+            out = eval(o.view, {**ns, "_out": out.contiguous()})  # noqa: S307
+        if o.concat is None:
+            results.append(out)
+            continue
+        group, _, _, dim = o.concat
+        if group not in groups:
+            groups[group] = []
+            results.append((group, dim))
+        groups[group].append(out)
+    return [torch.cat(groups[r[0]], dim=r[1]) if isinstance(r, tuple) else r for r in results]
 
 
 def _iter_shape(full: tuple[int, ...], reduce_dims: tuple[int, ...], reduced: bool) -> tuple[int, ...]:

@@ -167,6 +167,9 @@ class Plan:
     # library calls after the kernel, on its outputs `_out<m>` (torch-ok only);
     # when present, forward returns the last one's result instead of the outputs
     post: tuple[LibraryCall, ...] = ()
+    # earlier kernels: stage s writes its outputs, read by later ones as `_mid<s>_<m>`
+    # (a reduction of row results over other dims, e.g. the mean of per-row losses)
+    stages: tuple[Program, ...] = ()
 
     @property
     def kind(self) -> str:

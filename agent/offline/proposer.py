@@ -17,6 +17,7 @@ from cudarwin.agent.offline import analyze as an
 from cudarwin.agent.offline import codegen, codegen_reduce
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.codegen import Kernel
+from cudarwin.agent.offline.convert import SINGLE_BLOCK_LIMIT
 from cudarwin.agent.offline.ir import Plan
 from cudarwin.agent.offline.render import render
 from cudarwin.agent.offline.tunables import variants
@@ -63,10 +64,22 @@ def kernel_name(task_name: str, kind: str) -> str:
     return f"cd_{kind}_{stem}"[:60]
 
 
-def _headline(plan: Plan, module: types.ModuleType, shape: Any) -> tuple[int, ...]:
-    traced = an.trace(module, shape)
-    tensors = an._leaf_tensors(plan, traced)
-    return an.lay._bshape(*(tuple(t.shape) for t in tensors))
+def _checked_fulls(plan: Plan, module: types.ModuleType, shape: Any) -> list[tuple[int, ...]]:
+    """Iteration shapes of the plan's programs at the headline shape; refuses a
+    reduction of a huge tensor by a single block (a correct but slow candidate)."""
+    fulls = an.iteration_shapes(plan, an.trace(module, shape))
+    for prog, full in zip((*plan.stages, plan.program), fulls):
+        if prog.reduce_dims:
+            rows = math.prod(n for d, n in enumerate(full) if d not in prog.reduce_dims)
+            size = math.prod(full[d] for d in prog.reduce_dims)
+            if rows == 1 and size > SINGLE_BLOCK_LIMIT:
+                raise Unsupported(f"a reduction over all {size} elements would run on a single block "
+                                  "(multi-block reductions are not generated)")
+    return fulls
+
+
+def _kind(prog: Any) -> str:
+    return Plan(program=prog).kind
 
 
 def make_kernel(plan: Plan, name: str, full: tuple[int, ...]) -> Kernel:
@@ -95,18 +108,21 @@ def propose_offline(task: Task, policy: str = "strict") -> OfflineResult:
             plan = an.analyze(module, tuple(task.shapes), policy)
             if not plan.program.operands:
                 raise Unsupported("the output does not depend on any tensor")
-            full = _headline(plan, module, task.shapes[0] if task.shapes else {})
-        kernel = make_kernel(plan, kernel_name(task.name, plan.kind), full)
-        labels = ", ".join(plan.program.labels) or "elementwise ops"
+            fulls = _checked_fulls(plan, module, task.shapes[0] if task.shapes else {})
+        programs = [*plan.stages, plan.program]
+        kernels = [make_kernel(Plan(program=p), kernel_name(task.name, _kind(p) + (f"{s}" if s < len(programs) - 1 else "")), f)
+                   for s, (p, f) in enumerate(zip(programs, fulls))]
+        labels = ", ".join(dict.fromkeys(label for p in programs for label in p.labels)) or "elementwise ops"
         lib = "".join(f"{c.op} + " for c in plan.library)
         post = "".join(f" + {c.op}" for c in plan.post)
-        title = f"{task.name}: {lib}fused {plan.kind} kernel ({labels}){post}"
-        source = render(plan, kernel, task.source, title)
+        kinds = " + ".join(k.kind for k in kernels)
+        title = f"{task.name}: {lib}fused {kinds} kernel{'s' if len(kernels) > 1 else ''} ({labels}){post}"
+        source = render(plan, kernels, task.source, title)
     except Unsupported as err:
         return NoProposal(f"no proposal: {err}")
     tunables = tuple((t.name, t.value) for t in declared_tunables(source))
-    note = f"offline: {plan.kind} kernel" + (f" after {lib[:-3]}" if lib else "")
-    return Proposed(Candidate(source=source, proposer="offline", tunables=tunables, note=note), plan, plan.kind)
+    note = f"offline: {kinds} kernel" + (f" after {lib[:-3]}" if lib else "")
+    return Proposed(Candidate(source=source, proposer="offline", tunables=tunables, note=note), plan, kinds)
 
 
 class OfflineProposer:

@@ -10,14 +10,16 @@ state_dict), declares the kernel's tunables, compiles the CUDA through
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import re
 import textwrap
+from dataclasses import dataclass
 
 from cudarwin.agent.offline import layout
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.codegen import Kernel
-from cudarwin.agent.offline.ir import Layout, Plan
+from cudarwin.agent.offline.ir import Layout, Plan, Program
 from cudarwin.agent.offline.tunables import declaration
 
 _SKIP_NAMES = {"Model", "get_inputs", "get_init_inputs", "SHAPES", "META"}
@@ -135,10 +137,9 @@ def _tuple(items: list[str]) -> str:
     return "(" + "".join(f"{x}, " for x in items) + ")"
 
 
-def _configure_source(plan: Plan, kernel: Kernel) -> str:
+def _configure_source(prog: Program, kernel: Kernel, suffix: str) -> str:
     """``_configure``: the launch configuration for one set of operand shapes
     and strides (sizes, collapsed strides, grid), memoized in ``_CONFIG``."""
-    prog = plan.program
     oshapes = [_tuple(["1" if d < 0 else f"_F[{d}]" for d in out.dims]) for out in prog.outputs]
     checks = []
     for k, op in enumerate(prog.operands):
@@ -154,37 +155,68 @@ def _configure_source(plan: Plan, kernel: Kernel) -> str:
         *checks,
         f"_oshapes = {_tuple(oshapes)}",
         *kernel.configure,
-        "_cfg = _CONFIG[(_dev, *_ss)] = (_F, _oshapes, _grid, _block, _ints)",
+        f"_cfg = _CONFIG{suffix}[(_dev, *_ss)] = (_F, _oshapes, _grid, _block, _ints)",
         "return _cfg",
     ]
     body = textwrap.indent("\n".join(lines), "    ")
-    return f'''_CONFIG = {{}}
+    return f'''_CONFIG{suffix} = {{}}
 
 
-def _configure(_dev, *_ss):
+def _configure{suffix}(_dev, *_ss):
     """Launch configuration for operands of these shapes and strides (kept per layout)."""
 {body}
 '''
 
 
-def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
-    """The candidate file for ``plan`` using ``kernel``; raises Unsupported when
-    the task's own module-level names clash with the candidate's."""
-    clash = _clashes(task_source, {t.name for t in kernel.tunables} | {"ModelNew", "load_cuda"})
-    if clash:
-        raise Unsupported(f"the task defines {', '.join(sorted(clash))}, a name the generated candidate needs")
-    prog = plan.program
-    tun = "".join(declaration(t.name, t.default, t.choices) for t in kernel.tunables)
-    options = ", ".join(f'f"-D{macro}={{{expr}}}"' for macro, expr in kernel.defines)
-    configure = _configure_source(plan, kernel)
-    body: list[str] = []
-    body += [f"{c.result} = {c.expr}" for c in plan.library]
-    body += [f"_t{k} = {op.expr}" for k, op in enumerate(prog.operands)]
+@dataclass(frozen=True)
+class _Stage:
+    """One kernel of the candidate: its program and its names in the file."""
+
+    prog: Program
+    kernel: Kernel
+    suffix: str  # "" for the last kernel, "_s<k>" for earlier ones
+    rename: dict[str, str]  # tunable and derived names of earlier kernels get a prefix
+
+    def fix(self, text: str) -> str:
+        for old, new in self.rename.items():
+            text = re.sub(rf"\b{re.escape(old)}\b", new, text)
+        return text
+
+
+def _stage(prog: Program, kernel: Kernel, index: int, last: bool) -> _Stage:
+    if last:
+        return _Stage(prog, kernel, "", {})
+    names = [t.name for t in kernel.tunables] + ["_RPB"]
+    return _Stage(prog, kernel, f"_s{index}", {n: (f"S{index}{n}" if n.startswith("_") else f"S{index}_{n}")
+                                               for n in names})
+
+
+def _module_code(st: _Stage) -> str:
+    """Module-level part of one kernel: tunables, CUDA source, compile, configure."""
+    k = st.kernel
+    tun = "".join(declaration(st.fix(t.name), t.default, t.choices) for t in k.tunables)
+    setup = "".join(st.fix(line) + "\n" for line in k.setup)
+    options = ", ".join(f'f"-D{macro}={{{st.fix(expr)}}}"' for macro, expr in k.defines)
+    configure = st.fix(_configure_source(st.prog, dataclasses.replace(k, configure=tuple(k.configure)), st.suffix))
+    return f'''{tun}{setup}
+_SOURCE{st.suffix} = r"""
+{k.source}"""
+
+_mod{st.suffix} = load_cuda(_SOURCE{st.suffix}, options=({options},))
+
+
+{configure}'''
+
+
+def _launch_lines(st: _Stage) -> tuple[list[str], list[str]]:
+    """forward lines that run one kernel, and the Python names of its results."""
+    prog, k, sfx = st.prog, st.kernel, st.suffix
+    body = [f"_t{j} = {op.expr}" for j, op in enumerate(prog.operands)]
     # launch configuration depends only on shapes and strides: computed once per layout
-    key = ", ".join(["_t0.device"] + [f"_t{k}.shape, _t{k}.stride()" for k in range(len(prog.operands))])
-    body += [f"_key = ({key})", "_cfg = _CONFIG.get(_key)", "if _cfg is None:", "    _cfg = _configure(*_key)",
-             "_F, _oshapes, _grid, _block, _ints = _cfg"]
-    body += [f"_s{k} = {expr}" for k, expr in enumerate(prog.scalars)]
+    key = ", ".join(["_t0.device"] + [f"_t{j}.shape, _t{j}.stride()" for j in range(len(prog.operands))])
+    body += [f"_key = ({key})", f"_cfg = _CONFIG{sfx}.get(_key)", "if _cfg is None:",
+             f"    _cfg = _configure{sfx}(*_key)", "_F, _oshapes, _grid, _block, _ints = _cfg"]
+    body += [f"_s{j} = {expr}" for j, expr in enumerate(prog.scalars)]
     results: list[str] = []
     for m, out in enumerate(prog.outputs):
         if out.concat is None:
@@ -197,10 +229,31 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
             body.append(f"_res{group} = torch.empty({joined}, device=_t0.device, dtype=torch.float32)")
             results.append(f"_res{group}")
         body.append(f"_out{m} = _res{group}.narrow({dim}, {part} * _oshapes[{m}][{dim}], _oshapes[{m}][{dim}])")
-    body += list(kernel.per_call)
-    args = ([f"_t{k}" for k in range(len(prog.operands))] + [f"_out{m}" for m in range(len(prog.outputs))]
-            + list(kernel.per_call_args) + ["_ints"] + [f"_s{k}" for k in range(len(prog.scalars))])
-    body += ["if _grid:", f"    _mod.{kernel.name}(grid=(_grid,), block=(_block,), args=({', '.join(args)},))"]
+    body += [st.fix(line) for line in k.per_call]
+    args = ([f"_t{j}" for j in range(len(prog.operands))] + [f"_out{m}" for m in range(len(prog.outputs))]
+            + list(k.per_call_args) + ["_ints"] + [f"_s{j}" for j in range(len(prog.scalars))])
+    body += ["if _grid:", f"    _mod{sfx}.{k.name}(grid=(_grid,), block=(_block,), args=({', '.join(args)},))"]
+    return body, results
+
+
+def render(plan: Plan, kernels: list[Kernel], task_source: str, title: str) -> str:
+    """The candidate file for ``plan``, one kernel per program (earlier stages
+    first); raises Unsupported when the task's module-level names clash with
+    the candidate's."""
+    programs = [*plan.stages, plan.program]
+    stages = [_stage(p, k, s, s == len(programs) - 1) for s, (p, k) in enumerate(zip(programs, kernels))]
+    needed = {st.fix(t.name) for st in stages for t in st.kernel.tunables} | {"ModelNew", "load_cuda"}
+    clash = _clashes(task_source, needed)
+    if clash:
+        raise Unsupported(f"the task defines {', '.join(sorted(clash))}, a name the generated candidate needs")
+    body: list[str] = [f"{c.result} = {c.expr}" for c in plan.library]
+    results: list[str] = []
+    for s, st in enumerate(stages):
+        lines, results = _launch_lines(st)
+        body += lines
+        if s < len(stages) - 1:
+            body += [f"_mid{s}_{m} = {r}" for m, r in enumerate(results)]
+    prog = plan.program
     if plan.post:
         body += [f"{c.result} = {c.expr}" for c in plan.post]
         body.append(f"return {plan.post[-1].result}")
@@ -210,9 +263,11 @@ def render(plan: Plan, kernel: Kernel, task_source: str, title: str) -> str:
         items = ", ".join(results)
         body.append(f"return ({items},)" if prog.container == "tuple" else f"return [{items}]")
     forward = textwrap.indent("\n".join(body), " " * 8)
+    kinds = " + ".join(st.kernel.kind for st in stages)
+    modules = "\n\n".join(_module_code(st) for st in stages)
     return f'''"""{title}
 
-Generated by cudarwin's offline proposer ({kernel.kind} kernel). Tunables are
+Generated by cudarwin's offline proposer ({kinds} kernel). Tunables are
 declared as `# tunable: NAME = default in [choices]` followed by `NAME = value`.
 Launch configurations (grid, collapsed sizes and strides) are computed once per
 operand layout; outputs are always freshly allocated and computed.
@@ -227,16 +282,10 @@ import torch.nn as nn
 from cudarwin.runtime import load_cuda
 
 {task_prelude(task_source)}
-{tun}{"".join(line + chr(10) for line in kernel.setup)}
-_SOURCE = r"""
-{kernel.source}"""
-
-_mod = load_cuda(_SOURCE, options=({options},))
-
 {layout_helpers()}
 {_SM_HELPER}
 
-{configure}
+{modules}
 
 class ModelNew(nn.Module):
 {init_source(task_source)}

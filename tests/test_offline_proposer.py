@@ -103,3 +103,8 @@ def test_elementwise_scalar_variant_compiles():
 def test_no_proposal_is_a_value():
     result = propose_offline(load_task(SUITE / "reduction" / "argmax_rows.py"))
     assert isinstance(result, NoProposal) and "argmax" in result.reason
+
+
+def test_cpu_device_gets_a_note(softmax_task):
+    out = asyncio.run(OfflineProposer().propose(ProposalRequest(task=softmax_task, mode=Mode.TRANSLATE, device="cpu")))
+    assert not out[0].ok and "CUDA" in out[0].note

@@ -154,6 +154,9 @@ class OfflineProposer:
         from cudarwin.agent.proposer import Mode, Proposal
 
         count = max(1, int(request.count))
+        if getattr(request, "device", "cuda") != "cuda":
+            return [Proposal(None, note="no proposal: the offline proposer generates CUDA kernels (device is not cuda)",
+                             proposer=self.name)]
         if request.mode is Mode.REPAIR:
             return [Proposal(None, note="no proposal: the offline proposer does not repair candidates",
                              proposer=self.name)]

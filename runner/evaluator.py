@@ -36,7 +36,7 @@ import torch
 from cudarwin import __version__
 from cudarwin.runner.baselines import BaselineStore
 from cudarwin.runner.hardware import GpuInfo, default_ceilings, floor_ms, gpu_info
-from cudarwin.runner.pool import Worker, WorkerFailure, WorkerPool, start_worker
+from cudarwin.runner.pool import Worker, WorkerFailure, WorkerPool
 from cudarwin.runner.timing import TimingConfig, summarize
 from cudarwin.tasks import import_task, make_inputs, make_model
 from cudarwin.types import (
@@ -113,6 +113,7 @@ class Evaluator:
             self.gpu = gpu_info(gpus[0], self.store.ceilings)
         else:
             self.store = BaselineStore("cpu", write_dir=config.baseline_dir)
+        self._baseline_pool: WorkerPool | None = None  # started on first use
         self._refs: dict[tuple, Any] = {}
         self._ref_lock = threading.Lock()
         self._baseline_lock = threading.Lock()
@@ -126,6 +127,8 @@ class Evaluator:
 
     def close(self) -> None:
         self.pool.close()
+        if self._baseline_pool is not None:
+            self._baseline_pool.close()
 
     def evaluate(self, task: Task, candidate: Candidate) -> Evaluation:
         """Judge, time and score one candidate. Never raises for a bad candidate."""
@@ -189,12 +192,19 @@ class Evaluator:
                 ref64 = ref
         return ref, ref64
 
+    def _baseline_workers(self) -> WorkerPool:
+        """Warm workers for baselines: trusted code only, sharing one inductor cache."""
+        if self._baseline_pool is None:
+            cache = Path.home() / ".cache" / "cudarwin" / "inductor"
+            env = {"TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
+            self._baseline_pool = WorkerPool(self.config.device, self.gpus[:1], spares=2, extra_env=env)
+        return self._baseline_pool
+
     def _measure_baselines(self, task: Task, mode: str, shape_indices: list[int]) -> None:
-        gpu = self.gpus[0] if self.gpus else None
-        extra = {"TORCHINDUCTOR_CACHE_DIR": str(Path.home() / ".cache" / "cudarwin" / "inductor")}
-        worker = start_worker(self.config.device, gpu, extra_env=extra)
+        """Time the reference (eager or compiled) in a fresh worker, as candidates are timed."""
+        pool = self._baseline_workers()
+        worker = pool.acquire()
         try:
-            worker.wait_ready(self.pool.start_timeout)
             worker.request({"op": "load", "task_path": str(task.path), "kind": mode}, self.config.deadline_load_s)
             for i in shape_indices:
                 recipes = [InputRecipe(i, secret_seed()).to_dict() for _ in range(self._input_sets(task, i))]
@@ -207,7 +217,7 @@ class Evaluator:
         except WorkerFailure:
             pass  # a baseline that cannot be measured stays missing; speedups show as n/a
         finally:
-            worker.dispose()
+            pool.release(worker)
 
     def _input_sets(self, task: Task, shape_index: int) -> int:
         nbytes = _input_bytes(task, shape_index)

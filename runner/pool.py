@@ -186,19 +186,21 @@ class WorkerPool:
     evaluations rather than by Python and CUDA start-up.
     """
 
-    def __init__(self, device: str, gpus: list[int] | None = None, start_timeout: float = 180.0, spares: int = 2):
+    def __init__(self, device: str, gpus: list[int] | None = None, start_timeout: float = 180.0, spares: int = 2,
+                 extra_env: dict[str, str] | None = None):
         self.device = device
         self.gpus: list[int | None] = list(gpus) if (device == "cuda" and gpus) else [None]
         if device == "cuda" and not gpus:
             self.gpus = [0]
         self.start_timeout = start_timeout
         self.spares = max(1, spares)
+        self.extra_env = dict(extra_env or {})
         self._free: queue.Queue[int] = queue.Queue()
         self._next: dict[int, list[Worker]] = {}
         self._lock = threading.Lock()
         self._closed = False
         for slot, gpu in enumerate(self.gpus):
-            self._next[slot] = [start_worker(device, gpu, slot) for _ in range(self.spares)]
+            self._next[slot] = [self._start(slot, gpu) for _ in range(self.spares)]
             self._free.put(slot)
 
     @property
@@ -210,7 +212,7 @@ class WorkerPool:
         slot = self._free.get()
         with self._lock:
             spares = self._next.setdefault(slot, [])
-            worker = spares.pop(0) if spares else start_worker(self.device, self.gpus[slot], slot)
+            worker = spares.pop(0) if spares else self._start(slot, self.gpus[slot])
         try:
             worker.wait_ready(self.start_timeout)
         except WorkerFailure as err:
@@ -225,11 +227,14 @@ class WorkerPool:
         worker.dispose()
         self._refill(worker.slot)
 
+    def _start(self, slot: int, gpu: int | None) -> Worker:
+        return start_worker(self.device, gpu, slot, extra_env=self.extra_env)
+
     def _refill(self, slot: int) -> None:
         with self._lock:
             spares = self._next.setdefault(slot, [])
             while not self._closed and len(spares) < self.spares:
-                spares.append(start_worker(self.device, self.gpus[slot], slot))
+                spares.append(self._start(slot, self.gpus[slot]))
         self._free.put(slot)
 
     def close(self) -> None:

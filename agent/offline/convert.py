@@ -109,6 +109,7 @@ _TENSOR_BINARY = {
     "maximum": "max", "minimum": "min", "fmax": "max", "fmin": "min", "gt": "gt", "ge": "ge", "lt": "lt",
     "le": "le", "eq": "eq", "ne": "ne", "greater": "gt", "less": "lt", "fmod": "fmod", "multiply": "mul",
     "subtract": "sub", "divide": "div", "true_divide": "div", "rsub": "rsub", "radd": "add", "rmul": "mul",
+    "iadd": "add", "isub": "sub", "imul": "mul", "itruediv": "div",
 }
 _TENSOR_UNARY = {
     "neg": "neg", "negative": "neg", "exp": "exp", "log": "log", "log2": "log2", "sqrt": "sqrt", "rsqrt": "rsqrt",
@@ -239,8 +240,8 @@ class Converter:
 
     # ------------------------------------------------------------------ argument access
     def _raw(self, node: fx.Node, i: int, key: str | None = None, default: Any = None) -> Any:
-        if node.op == "call_method":
-            i += 0  # args[0] is the tensor itself, as for functions
+        """Positional argument ``i`` or keyword ``key`` (a method's tensor is
+        args[0], so indices match the torch function's)."""
         if i < len(node.args):
             return node.args[i]
         if key is not None and key in node.kwargs:

@@ -122,9 +122,8 @@ _TENSOR_UNARY = {
 def _norm_name(node: fx.Node, gm: fx.GraphModule) -> str:
     if node.op == "call_module":
         return type(gm.get_submodule(str(node.target))).__name__
-    if node.op == "call_method":
-        return str(node.target)
-    name = getattr(node.target, "__name__", str(node.target))
+    # in-place variants (relu_, add_) compute the same values as their functional forms
+    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
     return name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
 
 

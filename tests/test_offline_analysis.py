@@ -188,6 +188,14 @@ class RowLossMean(nn.Module):
         return torch.relu(d - 1.0).mean() * 2.0
 
 
+class InPlace(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        y += 1
+        y *= x
+        return y.relu_().add_(0.5)
+
+
 class ChannelGroups(nn.Module):
     def forward(self, x):
         return x - x.mean(dim=(0, 2), keepdim=True)
@@ -217,6 +225,7 @@ SUPPORTED = [
     ("triu_elementwise", _module(TriuElementwise, _randn(3, 5, 6)), [{}], "elementwise"),
     ("row_loss_mean_two_kernels", _module(RowLossMean, lambda **_: [torch.randn(9, 6), torch.randn(9, 6)]), [{}],
      "rows"),
+    ("in_place_ops", _module(InPlace, _randn(4, 9)), [{}], "elementwise"),
     ("split_gate", _module(SplitGate, lambda d: [torch.randn(3, 2 * d)], lambda d: [d]), [dict(d=5), dict(d=8)],
      "elementwise"),
 ]

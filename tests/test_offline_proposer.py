@@ -108,3 +108,11 @@ def test_no_proposal_is_a_value():
 def test_cpu_device_gets_a_note(softmax_task):
     out = asyncio.run(OfflineProposer().propose(ProposalRequest(task=softmax_task, mode=Mode.TRANSLATE, device="cpu")))
     assert not out[0].ok and "CUDA" in out[0].note
+
+
+def test_two_kernel_candidate_declares_separate_tunables():
+    result = propose_offline(load_task(SUITE / "loss" / "kl_div_distill.py"))
+    names = {t.name for t in declared_tunables(result.candidate.source)}
+    assert {"S0_THREADS_PER_ROW", "S0_CACHE", "THREADS_PER_ROW", "CACHE"} <= names
+    sources = recorded(result.candidate.source)
+    assert len(sources) == 2 and any("-DTPR=" in o for o in sources[0].options)

@@ -88,15 +88,17 @@ def index_fields(prog: Program) -> tuple[list[str], str]:
     divisor/size pairs that turn a group's linear index into the coordinates
     :class:`Index` values need."""
     dims = sorted({v.dim for v in prog.values if isinstance(v, Index)})
-    fields = [f for d in dims for f in (f"unsigned idiv{-d}", f"unsigned imod{-d}")]
+    names = ("idiv", "idm", "ids", "imod", "imm", "ims")
+    fields = [f"unsigned {n}{-d}" for d in dims for n in names]
     lo, hi = (prog.reduce_dims[0], prog.reduce_dims[-1]) if prog.reduce_dims else (prog.rank, prog.rank)
-    expr = " + ".join(f"_coord(_F, len(_F) + ({d}), {lo}, {hi})" for d in dims) or "()"
+    expr = " + ".join(f"_coord_magic(_F, len(_F) + ({d}), {lo}, {hi})" for d in dims) or "()"
     return fields, expr
 
 
-def _unpack(extra: list[str], strided: dict[int, list[str]], tail: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+def _unpack(extra: list[str], strided: dict[int, list[str]], tail: list[str] = (),  # type: ignore[assignment]
+            stride_type: str = "long long") -> list[str]:
     """Kernel-body lines naming the fields of ``P`` (same order as the packed ints)."""
-    fields = extra + [f"long long {s}" for k in sorted(strided) for s in strided[k]] + list(tail)
+    fields = extra + [f"{stride_type} {s}" for k in sorted(strided) for s in strided[k]] + list(tail)
     out = [f"  const {f.rsplit(' ', 1)[0]} {f.rsplit(' ', 1)[1]} = ({f.rsplit(' ', 1)[0]})P.v[{i}];"
            for i, f in enumerate(fields)]
     return out
@@ -136,8 +138,10 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     # outputs that are pieces of a torch.cat are written through strides into the joined result
     out_strided = {m: [f"ost{m}_{d}" for d in range(4)] for m, o in enumerate(prog.outputs) if o.concat}
     indexed = bool(strided or out_strided)
-    extra = ["long long n"] + (["unsigned d1", "unsigned d2", "unsigned d3"] if indexed else [])
-    extra += [f"long long {s}" for m in out_strided for s in out_strided[m]]
+    divisors = [f"unsigned {n}{k}" for k in (1, 2, 3) for n in ("d", "m", "s")]
+    extra = ["long long n"] + (divisors if indexed else [])
+    # 32-bit offsets (extents below 2^31 are checked when configuring): cheaper index math
+    extra += [f"unsigned {s}" for m in out_strided for s in out_strided[m]]
     full = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and prog.operands[k].dtype == "float32"]
     full_other = [k for k, lt in enumerate(layouts) if lt is Layout.FULL and k not in full]
     body_order = deps(prog, [o.value for o in prog.outputs], set())
@@ -150,15 +154,14 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
         if not indexed:
             return []
         out = [
-            f"{indent}unsigned q = (unsigned)i;",
-            f"{indent}const unsigned c3 = q % d3; q /= d3;",
-            f"{indent}const unsigned c2 = q % d2; q /= d2;",
-            f"{indent}const unsigned c1 = q % d1; const unsigned c0 = q / d1;",
+            f"{indent}const unsigned q3 = (unsigned)i, q2 = cd_udiv(q3, m3, s3);",
+            f"{indent}const unsigned q1 = cd_udiv(q2, m2, s2), c0 = cd_udiv(q1, m1, s1);",
+            f"{indent}const unsigned c3 = q3 - q2 * d3, c2 = q2 - q1 * d2, c1 = q1 - c0 * d1;",
         ]
         for k, st in strided.items():
-            out.append(f"{indent}const i64 o{k} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
+            out.append(f"{indent}const unsigned o{k} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
         for m, st in out_strided.items():
-            out.append(f"{indent}const i64 oo{m} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
+            out.append(f"{indent}const unsigned oo{m} = c0 * {st[0]} + c1 * {st[1]} + c2 * {st[2]} + c3 * {st[3]};")
         return out
 
     scalar_loads = {k: ld(prog, k, None) for k, lt in enumerate(layouts) if lt is Layout.SCALAR}
@@ -170,7 +173,7 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
     lines = [PRELUDE, _VEC_HELPERS, struct_def(extra, strided, tail),
              f'extern "C" __global__ void __launch_bounds__(BLOCK) {name}(',
              f"    {_params(prog, extra, strided, ('int vec_ok',))})", "{"]
-    lines += _unpack(extra, strided, tail)
+    lines += _unpack(extra, strided, tail, "unsigned")
     lines += _emit(prog, pre, scalar_loads, "  ")
     lines += [
         "  const i64 step = (i64)gridDim.x * BLOCK;",
@@ -209,13 +212,16 @@ def elementwise(plan: Plan, name: str, headline_numel: int) -> Kernel:
             f"_lay = _collapse(_F, [{', '.join(strides)}], 4)",
             "if _lay is None:",
             "    raise RuntimeError('broadcast pattern needs more than 4 dims')",
-            "if _n >= 2 ** 32:",
-            "    raise RuntimeError('broadcast indexing uses 32-bit element indices')",
+            "if _n >= 2 ** 31:",
+            "    raise RuntimeError('broadcast indexing uses 31-bit element indices')",
             "_sz, _st = _lay",
-            "_ints = (_n, _sz[1], _sz[2], _sz[3]) + tuple(sum(_st[%d:] + _st[:%d], []))" % (len(strided), len(strided)),
+            "if any(_extent(_sz, st) >= 2 ** 31 for st in _st):",
+            "    raise RuntimeError('broadcast indexing uses 31-bit offsets')",
+            "_ints = (_n, *_magic(_sz[1]), *_magic(_sz[2]), *_magic(_sz[3])) + tuple(sum(_st[%d:] + _st[:%d], []))"
+            % (len(strided), len(strided)),
         ]
     if tail:
-        configure.append("if _n >= 2 ** 32:\n    raise RuntimeError('coordinates use 32-bit element indices')")
+        configure.append("if _n >= 2 ** 31:\n    raise RuntimeError('coordinates use 31-bit element indices')")
     configure.append(f"_ints = _pack(tuple(_ints) + {index_ints})")
     per_call = (f"_vec_ok = int(VEC > 1 and {vec_check})", "_grid = _grid[0] if _vec_ok else _grid[1]")
     vec_default = 4

@@ -60,6 +60,10 @@ __device__ __forceinline__ float cd_max(float a, float b) { return (a > b || a !
 __device__ __forceinline__ float cd_min(float a, float b) { return (a < b || a != a) ? a : b; }
 __device__ __forceinline__ float cd_relu(float a) { return a < 0.0f ? 0.0f : a; }
 __device__ __forceinline__ float cd_sigmoid(float a) { return 1.0f / (1.0f + expf(-a)); }
+// n / d for n < 2^31 as a multiply-high and a shift ((magic, shift) computed on the host)
+__device__ __forceinline__ unsigned cd_udiv(unsigned n, unsigned magic, unsigned shift) {
+  return (__umulhi(n, magic) + n) >> shift;
+}
 """
 
 REDUCE_INIT = {ReduceKind.SUM: "0.0f", ReduceKind.MAX: "(-CD_INF)", ReduceKind.MIN: "CD_INF"}
@@ -82,7 +86,9 @@ def value_expr(v: Value, index_var: Callable[[Index], str] | None = None) -> str
     if isinstance(v, Index):
         if index_var is None:
             raise TypeError("a coordinate needs the kernel's index variable")
-        return f"(float)((unsigned)({index_var(v)}) / idiv{-v.dim} % imod{-v.dim})"
+        d = -v.dim
+        q = f"cd_udiv((unsigned)({index_var(v)}), idm{d}, ids{d})"
+        return f"(float)({q} - cd_udiv({q}, imm{d}, ims{d}) * imod{d})"
     if isinstance(v, Const):
         return float_literal(v.value)
     if isinstance(v, Scalar):

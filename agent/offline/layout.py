@@ -65,6 +65,32 @@ def _is_dense(shape, strides, full):
     return True
 
 
+def _divmagic(d):
+    """(magic, shift) with n // d == (umulhi(n, magic) + n) >> shift for 0 <= n < 2**31:
+    a division by a runtime constant as a multiply-high and a shift."""
+    shift = 0
+    while (1 << shift) < d:
+        shift += 1
+    magic = ((1 << 32) * ((1 << shift) - d)) // d + 1
+    return magic, shift
+
+
+def _extent(sizes, strides):
+    """One past the largest element offset of a view with these sizes and strides."""
+    return 1 + sum((n - 1) * st for n, st in zip(sizes, strides))
+
+
+def _magic(d):
+    """``d`` with its division magic: (d, magic, shift)."""
+    return (d, *_divmagic(d))
+
+
+def _coord_magic(full, d, lo, hi):
+    """``_coord`` with division magic for both numbers (6 ints)."""
+    div, size = _coord(full, d, lo, hi)
+    return (div, *_divmagic(div), size, *_divmagic(size))
+
+
 def _joined_strides(piece, dim, parts):
     """Strides of one of ``parts`` equal pieces of a contiguous tensor joined along ``dim``."""
     joined = list(piece)

@@ -1051,8 +1051,9 @@ class Converter:
 
     # ------------------------------------------------------------------ masks
     def _factory(self, node: fx.Node, value: float) -> TVal:
-        if node.kwargs.get("dtype") not in (None, torch.float32, torch.bool):
-            raise Unsupported(f"op {_norm_name(node, self.gm)} with dtype {node.kwargs.get('dtype')}")
+        dtype = self._value(self._resolve(node.kwargs.get("dtype")))
+        if dtype not in (None, torch.float32, torch.bool):
+            raise Unsupported(f"op {_norm_name(node, self.gm)} with dtype {dtype}")
         return self.b.constant(value, tuple(self.metas[node].shape))
 
     def _op_ones(self, node: fx.Node) -> TVal:

@@ -196,6 +196,20 @@ class InPlace(nn.Module):
         return y.relu_().add_(0.5)
 
 
+class ProdRows(nn.Module):
+    def forward(self, x):
+        return torch.prod(x, dim=1)
+
+
+class Losses(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.huber = nn.HuberLoss(delta=0.4)
+
+    def forward(self, a, b):
+        return F.mse_loss(a, b) + F.smooth_l1_loss(a, b, beta=0.5) + self.huber(a, b) + F.l1_loss(a, b, reduction="sum")
+
+
 class ChannelGroups(nn.Module):
     def forward(self, x):
         return x - x.mean(dim=(0, 2), keepdim=True)
@@ -225,6 +239,8 @@ SUPPORTED = [
     ("triu_elementwise", _module(TriuElementwise, _randn(3, 5, 6)), [{}], "elementwise"),
     ("row_loss_mean_two_kernels", _module(RowLossMean, lambda **_: [torch.randn(9, 6), torch.randn(9, 6)]), [{}],
      "rows"),
+    ("prod_rows", _module(ProdRows, lambda **_: [torch.rand(5, 7) + 0.5]), [{}], "rows"),
+    ("small_losses", _module(Losses, lambda **_: [torch.randn(6, 5), torch.randn(6, 5)]), [{}], "rows"),
     ("in_place_ops", _module(InPlace, _randn(4, 9)), [{}], "elementwise"),
     ("split_gate", _module(SplitGate, lambda d: [torch.randn(3, 2 * d)], lambda d: [d]), [dict(d=5), dict(d=8)],
      "elementwise"),

@@ -110,7 +110,8 @@ def _init(prog: Program, k: int) -> str:
 
 
 def _combine(kind_code: int, acc: str, val: str) -> str:
-    return {0: f"{acc} += {val};", 1: f"{acc} = cd_max({acc}, {val});", 2: f"{acc} = cd_min({acc}, {val});"}[kind_code]
+    return {0: f"{acc} += {val};", 1: f"{acc} = cd_max({acc}, {val});", 2: f"{acc} = cd_min({acc}, {val});",
+            3: f"{acc} *= {val};"}[kind_code]
 
 
 def _split_lines(idx: str, q: str, r: str, indent: str, split: bool) -> list[str]:
@@ -271,7 +272,7 @@ _ROWS_HELPERS = r"""
 #define CACHE 4
 #endif
 template <int OP> __device__ __forceinline__ float cd_combine(float a, float b) {
-  return OP == 0 ? a + b : (OP == 1 ? cd_max(a, b) : cd_min(a, b));
+  return OP == 0 ? a + b : (OP == 1 ? cd_max(a, b) : (OP == 2 ? cd_min(a, b) : a * b));
 }
 // Reduce over the TPR threads of one row; every thread gets the same result.
 template <int OP> __device__ __forceinline__ float cd_group_reduce(float v, float* red) {

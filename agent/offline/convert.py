@@ -811,6 +811,9 @@ class Converter:
     def _op_sum(self, node: fx.Node) -> TVal:
         return self._reduce(node, ReduceKind.SUM, "sum")
 
+    def _op_prod(self, node: fx.Node) -> TVal:
+        return self._reduce(node, ReduceKind.PROD, "prod")
+
     def _op_amax(self, node: fx.Node) -> TVal:
         return self._reduce(node, ReduceKind.MAX, "amax")
 
@@ -1048,6 +1051,65 @@ class Converter:
         picked = self.o.reduce(ReduceKind.SUM, self.o.where(hit, x, 0.0), (1,), True)
         loss = self.o.where(self.o.ap("eq", t, float(ignore)), 0.0, self.o.sub(lse, picked))
         return dataclasses.replace(loss, shape=loss.shape[:1], fdims=loss.fdims[:1])
+
+    def _pointwise_loss(self, node: fx.Node, name: str, reduction: str, t: float = 1.0) -> TVal:
+        """mse / l1 / smooth-l1 (beta ``t``) / huber (delta ``t``) losses; "mean"
+        and "sum" reduce every element (small tensors only: one block)."""
+        a, b = self._t(self._arg(node, 0)), self._t(self._arg(node, 1, "target"))
+        d = self.o.sub(a, b)
+        if name == "mse_loss":
+            loss = self.o.mul(d, d)
+        elif name == "l1_loss":
+            loss = self.o.ap("abs", d)
+        else:
+            ad = self.o.ap("abs", d)
+            quad = self.o.mul(0.5, self.o.mul(d, d))
+            lin = self.o.sub(ad, 0.5 * t)
+            if name == "smooth_l1_loss":
+                quad = self.o.div(quad, t) if t else quad
+            else:
+                lin = self.o.mul(lin, t)
+            loss = self.o.where(self.o.ap("lt", ad, t), quad, lin)
+        self.b.labels.append(name)
+        if reduction == "none":
+            return loss
+        if math.prod(loss.shape) > SINGLE_BLOCK_LIMIT:
+            raise Unsupported(f"op {name} over all {math.prod(loss.shape)} elements would run on a single block "
+                              "(multi-block reductions are not generated)")
+        if reduction == "sum":
+            return self.o.reduce(ReduceKind.SUM, loss, (), False)
+        return self.o.mean(loss, (), False)
+
+    def _loss_kwargs(self, node: fx.Node, key: str | None) -> tuple[str, float]:
+        reduction = str(self._value(self._resolve(node.kwargs.get("reduction", "mean"))))
+        t = float(self._value(self._resolve(node.kwargs.get(key, 1.0)))) if key else 1.0
+        return reduction, t
+
+    def _op_mse_loss(self, node: fx.Node) -> TVal:
+        return self._pointwise_loss(node, "mse_loss", *self._loss_kwargs(node, None))
+
+    def _op_l1_loss(self, node: fx.Node) -> TVal:
+        return self._pointwise_loss(node, "l1_loss", *self._loss_kwargs(node, None))
+
+    def _op_smooth_l1_loss(self, node: fx.Node) -> TVal:
+        return self._pointwise_loss(node, "smooth_l1_loss", *self._loss_kwargs(node, "beta"))
+
+    def _op_huber_loss(self, node: fx.Node) -> TVal:
+        return self._pointwise_loss(node, "huber_loss", *self._loss_kwargs(node, "delta"))
+
+    def _op_MSELoss(self, node: fx.Node) -> TVal:
+        return self._pointwise_loss(node, "mse_loss", self._module(node).reduction)
+
+    def _op_L1Loss(self, node: fx.Node) -> TVal:
+        return self._pointwise_loss(node, "l1_loss", self._module(node).reduction)
+
+    def _op_SmoothL1Loss(self, node: fx.Node) -> TVal:
+        m = self._module(node)
+        return self._pointwise_loss(node, "smooth_l1_loss", m.reduction, float(m.beta))
+
+    def _op_HuberLoss(self, node: fx.Node) -> TVal:
+        m = self._module(node)
+        return self._pointwise_loss(node, "huber_loss", m.reduction, float(m.delta))
 
     # ------------------------------------------------------------------ masks
     def _factory(self, node: fx.Node, value: float) -> TVal:

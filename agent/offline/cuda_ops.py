@@ -66,8 +66,8 @@ __device__ __forceinline__ unsigned cd_udiv(unsigned n, unsigned magic, unsigned
 }
 """
 
-REDUCE_INIT = {ReduceKind.SUM: "0.0f", ReduceKind.MAX: "(-CD_INF)", ReduceKind.MIN: "CD_INF"}
-REDUCE_CODE = {ReduceKind.SUM: 0, ReduceKind.MAX: 1, ReduceKind.MIN: 2}
+REDUCE_INIT = {ReduceKind.SUM: "0.0f", ReduceKind.MAX: "(-CD_INF)", ReduceKind.MIN: "CD_INF", ReduceKind.PROD: "1.0f"}
+REDUCE_CODE = {ReduceKind.SUM: 0, ReduceKind.MAX: 1, ReduceKind.MIN: 2, ReduceKind.PROD: 3}
 
 
 def float_literal(value: float) -> str:

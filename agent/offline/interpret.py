@@ -62,7 +62,14 @@ _REDUCE: dict[ReduceKind, Callable[[Tensor, tuple[int, ...]], Tensor]] = {
     ReduceKind.SUM: lambda t, d: t.sum(dim=d, keepdim=True),
     ReduceKind.MAX: lambda t, d: t.amax(dim=d, keepdim=True),
     ReduceKind.MIN: lambda t, d: t.amin(dim=d, keepdim=True),
+    ReduceKind.PROD: lambda t, d: _prod(t, d),
 }
+
+
+def _prod(t: Tensor, dims: tuple[int, ...]) -> Tensor:
+    for d in dims:
+        t = t.prod(dim=d, keepdim=True)
+    return t
 
 
 def run_plan(plan: Plan, model: torch.nn.Module, arg_names: Sequence[str], inputs: Sequence[Any]) -> Any:

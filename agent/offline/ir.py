@@ -23,6 +23,7 @@ class ReduceKind(str, Enum):
     SUM = "sum"
     MAX = "max"
     MIN = "min"
+    PROD = "prod"
 
 
 @dataclass(frozen=True)

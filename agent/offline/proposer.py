@@ -17,7 +17,7 @@ from cudarwin.agent.offline import analyze as an
 from cudarwin.agent.offline import codegen, codegen_reduce
 from cudarwin.agent.offline.builder import Unsupported
 from cudarwin.agent.offline.codegen import Kernel
-from cudarwin.agent.offline.convert import SINGLE_BLOCK_LIMIT
+from cudarwin.agent.offline.values import SINGLE_BLOCK_LIMIT
 from cudarwin.agent.offline.ir import Plan
 from cudarwin.agent.offline.render import render
 from cudarwin.agent.offline.tunables import variants

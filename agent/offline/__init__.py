@@ -3,7 +3,8 @@ with no LLM and no network (the default proposer of ``cudarwin optimize``).
 
 How it works: the reference ``Model`` is traced with torch.fx on the meta
 device for every task shape (``analyze``, ``tracing``) and converted
-(``convert``, ``lowering``) into a small IR (``ir``): elementwise values,
+(``convert`` with ``handlers_pointwise``/``handlers_reduce``, ``lowering``) into a
+small IR (``ir``): elementwise values,
 reductions over one contiguous range of dims, tensor operands with their
 layout (contiguous, scalar, per-row, strided/broadcast), library calls kept in
 torch under the ``torch-ok`` policy. An interpreter (``interpret``) evaluates

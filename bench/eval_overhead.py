@@ -52,7 +52,8 @@ def side_by_side(ev: Evaluator) -> list[tuple[str, str, float, float]]:
     rows = []
     for path in SIDE_BY_SIDE:
         e = ev.evaluate(task, Candidate(path.read_text()))
-        rows.append((path.name, e.verdict.status.value, dict(e.stage_seconds).get("load", 0.0),
+        status = e.verdict.status.value + ("" if e.accepted else f" {[r.message[:300] for r in e.verdict.reasons]}")
+        rows.append((path.name, status, dict(e.stage_seconds).get("load", 0.0),
                      sum(v for _, v in e.stage_seconds)))
     return rows
 
@@ -79,7 +80,7 @@ def main() -> int:
             print(f"{task.name:<24} {e.verdict.status.value:<9} {wall:6.2f}s  " +
                   " ".join(f"{k}={v:.3f}" for k, v in st.items()) +
                   (f"  speedup {e.speedup_eager:.2f}x" if e.speedup_eager else "") +
-                  ("" if e.accepted else f"  {[r.code.value for r in e.verdict.reasons]}"), flush=True)
+                  ("" if e.accepted else f"  {[r.message[:300] for r in e.verdict.reasons]}"), flush=True)
         total = time.perf_counter() - t_all
         inline_rows = [] if args.no_inline else side_by_side(ev)
     print()

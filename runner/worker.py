@@ -192,6 +192,9 @@ class Harness:
             return {"ok": False, "code": "no_modelnew", "message": "ModelNew is not an nn.Module subclass"}
         if issubclass(module.ModelNew, self.task_mod.Model):
             return {"ok": False, "code": "reference_reuse", "message": "ModelNew subclasses the reference Model"}
+        # threads started while importing (a load_inline build, library pools) are the baseline;
+        # a candidate cannot start its own at import time (threading is banned statically)
+        self.census0 = self.guards.thread_census()
         return {"ok": True, "import_s": time.perf_counter() - t0, "tamper": self.snapshot.changes()}
 
     def _model(self, i: int):

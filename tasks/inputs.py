@@ -30,13 +30,23 @@ def seed_everything(seed: int) -> None:
 
 
 def make_inputs(module: types.ModuleType, shape: Shape, *, seed: int, device: str | torch.device = "cpu") -> list:
-    """``get_inputs(**shape)`` drawn under ``seed``, tensors moved to ``device``.
+    """``get_inputs(**shape)`` drawn under ``seed``, tensors on ``device``.
+
+    Off the CPU, the task's factory calls run with ``device`` as the default
+    device, so the same seed gives the same data in any process on that kind
+    of device (CPU and CUDA draws differ from each other).
 
     Scalars and other non-tensor values are kept as they are; tensors nested
     in lists, tuples or dicts are moved too.
     """
     seed_everything(seed)
-    values = _call(module, "get_inputs", shape)
+    if torch.device(device).type == "cpu":
+        values = _call(module, "get_inputs", shape)
+    else:
+        # factory calls (randn, randint...) create on the device directly: drawing a GPU-sized
+        # input on the CPU and copying it costs far more than the kernel under test
+        with torch.device(device):
+            values = _call(module, "get_inputs", shape)
     return [_to_device(v, device) for v in values]
 
 

@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", default="torch-ok", choices=[p.value for p in Policy])
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: all in the categories)")
     parser.add_argument("--json", default="", help="write per-task results here")
+    parser.add_argument("--baselines", default="eager,compile", help="baselines to measure (eager,compile)")
     args = parser.parse_args(argv)
 
     wanted = set(args.categories.split(","))
@@ -141,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     policy = Policy(args.policy)
     results: list[TaskResult] = []
-    with Evaluator(EvalConfig(device="cuda", policy=policy)) as ev:
+    baselines = tuple(b for b in args.baselines.split(",") if b)
+    with Evaluator(EvalConfig(device="cuda", policy=policy, baselines=baselines)) as ev:
         for task in tasks:
             res = _run_task(ev, task, policy, args.variants)
             results.append(res)

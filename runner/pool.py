@@ -7,7 +7,8 @@ the background. A worker is never reused after a candidate.
 
 Each worker gets: a private temp dir (cwd, HOME, TMPDIR, kernel cache), a
 scrubbed environment, ``CUDA_VISIBLE_DEVICES`` pinned to its slot's GPU,
-stdio redirected into a log file capped by ``RLIMIT_FSIZE``, a new session
+stdio redirected into a log file (more than ``LOG_LIMIT_BYTES`` of it is a
+flood; ``RLIMIT_FSIZE`` stops any file from filling the disk), a new session
 (so the whole process group can be killed), and no inherited descriptors but
 its end of a socket pair.
 """
@@ -33,7 +34,10 @@ from typing import Any
 from cudarwin.runner import protocol
 from cudarwin.types import Reason
 
-LOG_LIMIT_BYTES = 8 << 20  # more output than this is a flood (SIGXFSZ)
+LOG_LIMIT_BYTES = 8 << 20  # more output than this is a flood
+# No file written by the worker or the tools it runs (a load_inline build writes objects of
+# tens of MB) may exceed this; a runaway print hits it and fails with EFBIG.
+FILE_LIMIT_BYTES = 1 << 30
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH", "PYTHONPATH",
              "NCCL_NVLS_ENABLE", "TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS")
 
@@ -69,6 +73,9 @@ class Worker:
         except OSError:
             raise self._failure("the worker closed its channel") from None
         reply = self._receive(timeout, what=message.get("op", "request"))
+        if self._log_size() > LOG_LIMIT_BYTES:
+            self.kill()
+            raise WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB")
         if reply.get("nonce") != nonce or reply.get("op") != message.get("op"):
             self.kill()
             raise WorkerFailure(Reason.FORGED_RESULT, "a reply on the result channel did not answer the harness's request")
@@ -104,7 +111,7 @@ class Worker:
             rc = self.proc.returncode
         tail = self.log_tail()
         detail = f"{context}; " + (f"log: {tail}" if tail else "no output")
-        if self.log_path.exists() and self.log_path.stat().st_size >= LOG_LIMIT_BYTES:
+        if self._log_size() >= LOG_LIMIT_BYTES:
             return WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB; the worker was stopped")
         if rc is not None and rc < 0:
             sig = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
@@ -112,6 +119,12 @@ class Worker:
                 return WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB")
             return WorkerFailure(Reason.CRASH, f"worker killed by {sig}: {detail}")
         return WorkerFailure(Reason.EXITED, f"worker exited with code {rc}: {detail}")
+
+    def _log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
 
     def log_tail(self, n: int = 1500) -> str:
         try:
@@ -149,7 +162,7 @@ class Worker:
 
 
 def _limit_output() -> None:  # runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_FSIZE, (LOG_LIMIT_BYTES, LOG_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT_BYTES, FILE_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

@@ -43,6 +43,11 @@ class Evolve:
         elites = Elites(self.islands, self.archive_size)
         seeds = await first_correct(ctx, self.init_samples, self.repair_turns, island_of=lambda i: i % self.islands)
         self._absorb(ctx, elites, [(i % self.islands, r) for i, r in enumerate(seeds)])
+        if ctx.stats.proposals and ctx.stats.proposals == ctx.stats.no_proposal:
+            # every first request was declined without a problem to fix (e.g. the offline
+            # proposer cannot handle an op): asking again each generation gets the same answer
+            ctx.stop("no proposal")
+            return
         for generation in range(1, self.generations + 1):
             if ctx.stopped:
                 return

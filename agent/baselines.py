@@ -6,21 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from cudarwin.agent.hardware import HardwareFacts
+from cudarwin.runner.hardware import floor_ms
 from cudarwin.types import ShapeResult, Task
 
 
 def roofline_floor_ms(task: Task, shape_index: int, hw: HardwareFacts) -> float | None:
     """max(flops / peak, bytes / bandwidth) in ms from the task's META, or None."""
-    shape = dict(task.shapes[shape_index])
-    times = []
-    try:
-        if task.meta.flops is not None and hw.matmul_tflops:
-            times.append(float(task.meta.flops(**shape)) / (hw.matmul_tflops * 1e12))
-        if task.meta.bytes is not None and hw.bandwidth_gbs:
-            times.append(float(task.meta.bytes(**shape)) / (hw.bandwidth_gbs * 1e9))
-    except Exception:  # a task's cost function that fails only loses the floor
-        return None
-    return max(times) * 1e3 if times else None
+    return floor_ms(
+        task.meta.flops, task.meta.bytes, dict(task.shapes[shape_index]),
+        (hw.bandwidth_gbs or 0.0) * 1e9, (hw.matmul_tflops or 0.0) * 1e12,
+    )
 
 
 def initial_baselines(evaluator: Any, task: Task, hw: HardwareFacts, modes: tuple[str, ...] = ("eager", "compile")) -> tuple[ShapeResult, ...]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cudarwin.runner import protocol
-from cudarwin.types import Reason
+from cudarwin.types import CudarwinError, Reason
 
 LOG_LIMIT_BYTES = 8 << 20  # more output than this is a flood
 # No file written by the worker or the tools it runs (a load_inline build writes objects of
@@ -232,7 +232,8 @@ class WorkerPool:
             log = worker.log_tail()
             worker.dispose()
             self._refill(slot)
-            raise RuntimeError(f"a worker failed to start: {err.message}\n{log}") from None
+            raise CudarwinError(f"a worker process failed to start: {err.message}\n{log}",
+                                hint="check that torch (and cupy for CUDA) import in this Python") from None
         return worker
 
     def release(self, worker: Worker) -> None:

@@ -86,6 +86,7 @@ class Proposal:
     reply: str = ""  # the raw text answer, kept for the next repair turn
     problem: str = ""  # parse problem to report back (edit did not apply, no code, truncated)
     usage: tuple[tuple[str, float], ...] = field(default=(), compare=False)  # tokens, cost
+    call_key: str = ""  # the LLM request that produced this answer (links archive rows)
 
     @property
     def ok(self) -> bool:

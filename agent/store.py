@@ -31,6 +31,9 @@ class RunStore(Protocol):
 
     def add_note(self, task: str, kind: str, message: str) -> None: ...
 
+    def link_call(self, call_key: str, candidate_id: str) -> None:
+        """Record which candidate an LLM call produced (for trajectories)."""
+
     def prompt_baselines(self, task: str) -> tuple[ShapeResult, ...] | None:
         """The baselines first shown in this task's prompts (kept so that a
         resumed run sends the very same prompts and hits the LLM cache)."""
@@ -51,6 +54,7 @@ class MemoryRunStore:
         self.candidates: dict[tuple[str, str], Candidate] = {}
         self.evaluations: dict[tuple[str, str], Evaluation] = {}
         self.notes: list[tuple[str, str, str]] = []
+        self.call_links: dict[str, str] = {}  # LLM request key -> candidate id
         self._lock = threading.Lock()
 
     def add_task(self, task: Task) -> None:
@@ -60,6 +64,9 @@ class MemoryRunStore:
         with self._lock:
             self.candidates.setdefault((task, candidate.id), candidate)
         return candidate.id
+
+    def link_call(self, call_key: str, candidate_id: str) -> None:
+        self.call_links[call_key] = candidate_id
 
     def add_evaluation(self, evaluation: Evaluation) -> None:
         with self._lock:
@@ -90,6 +97,9 @@ class ArchiveRunStore:
 
     def add_candidate(self, candidate: Candidate, *, task: str, generation: int = 0, island: int = 0, model: str = "") -> str:
         return self.archive.add_candidate(candidate, task=task, generation=generation, island=island, model=model)
+
+    def link_call(self, call_key: str, candidate_id: str) -> None:
+        self.archive.link_llm_call(call_key, candidate_id)
 
     def add_evaluation(self, evaluation: Evaluation) -> None:
         self.archive.add_evaluation(evaluation)

@@ -99,6 +99,10 @@ def test_repair_scenarios_and_replay(suite: Path, tmp_path: Path):
         assert result.usage.cost_usd == pytest.approx(answered * (100 * 1.0 + 50 * 2.0) / 1e6)
         with Archive.open(tmp_path / "run", readonly=True) as archive:
             assert sum(c.cost_usd for c in archive.llm_calls() if not c.cache_hit) == pytest.approx(result.usage.cost_usd)
+            # every reply that became a candidate is linked to it (trajectory export relies on it)
+            linked = {c.candidate_id for c in archive.llm_calls() if c.candidate_id}
+            candidate_ids = {c.id for t in scores for c in archive.candidates(t)}
+            assert candidate_ids and candidate_ids <= linked
 
         # the same run again: no HTTP call, no evaluation, same result
         again_eval = FakeEvaluator()

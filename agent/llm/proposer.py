@@ -52,7 +52,8 @@ class LLMProposer:
             return Proposal(None, note=parsed.outcome.value, proposer=label, reply=call.reply.text, problem=parsed.problem, usage=usage)
         parents = (request.parent.candidate.id,) if request.parent is not None else ()
         candidate = Candidate(parsed.source, proposer=label, parents=parents, note=_plan(call.reply.text))
-        return Proposal(candidate, note=parsed.outcome.value, proposer=label, reply=call.reply.text, usage=usage)
+        return Proposal(candidate, note=parsed.outcome.value, proposer=label, reply=call.reply.text, usage=usage,
+                        call_key=call.key)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -74,6 +74,8 @@ async def _judge(ctx: SearchContext, request: ProposalRequest, proposal: Proposa
         return Attempt(proposal.reply, candidate, problem=duplicate_problem(candidate.id)), None
     own.add(candidate.id)
     ctx.store.add_candidate(candidate, task=task, generation=request.generation, island=request.island, model=proposal.proposer)
+    if proposal.call_key:
+        ctx.store.link_call(proposal.call_key, candidate.id)
     outcome = await ctx.evals.evaluate(ctx.task, candidate)
     ctx.stats.count(outcome.evaluation)
     return Attempt(proposal.reply, candidate, outcome.evaluation), Scored(candidate, outcome.evaluation)

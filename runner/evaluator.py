@@ -360,14 +360,18 @@ class _Run:
         device = self.ev.driver_device(worker)
         problems: list[ReasonItem] = []
         meta = self.task.meta
+        out_bytes: dict[int, int] = {}  # output size per shape, known after its first trial
         for n, recipe in enumerate(self._trials()):
             i = recipe.shape_index
-            ref, ref64 = self.ev.expected(self.task, recipe, device)
-            reply = worker.request(
-                {"op": "run", "recipe": recipe.to_dict(), "poison_bytes": 2 * _nbytes(ref) + (1 << 20),
-                 "poison_value": POISON_VALUES[n % 2]},
-                self.cfg.deadline_run_s,
-            )
+            message = {"op": "run", "recipe": recipe.to_dict(), "poison_value": POISON_VALUES[n % 2]}
+            if i in out_bytes:  # send first: the reference is computed while the worker runs
+                pending = worker.send({**message, "poison_bytes": out_bytes[i]})
+                ref, ref64 = self.ev.expected(self.task, recipe, device)
+            else:  # the poison must cover the output, whose size the reference tells
+                ref, ref64 = self.ev.expected(self.task, recipe, device)
+                out_bytes[i] = 2 * _nbytes(ref) + (1 << 20)
+                pending = worker.send({**message, "poison_bytes": out_bytes[i]})
+            reply = worker.reply(pending, self.cfg.deadline_run_s)
             if not reply.get("ok"):
                 code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
                 return (*problems, ReasonItem(code, f"shape {i}: {_with_traceback(reply)}", i))

@@ -51,6 +51,14 @@ class WorkerFailure(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A request sent to a worker whose reply has not been read yet."""
+
+    op: str
+    nonce: str
+
+
 @dataclass
 class Worker:
     """One started worker process and its channel."""
@@ -67,16 +75,24 @@ class Worker:
 
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send a request and wait for its reply; failures raise WorkerFailure."""
+        return self.reply(self.send(message), timeout)
+
+    def send(self, message: dict[str, Any]) -> "Pending":
+        """Send a request without waiting: the driver can work while the worker runs."""
         nonce = protocol.new_nonce()
         try:
             protocol.send(self.conn, {**message, "nonce": nonce})
         except OSError:
             raise self._failure("the worker closed its channel") from None
-        reply = self._receive(timeout, what=message.get("op", "request"))
+        return Pending(str(message.get("op", "request")), nonce)
+
+    def reply(self, pending: "Pending", timeout: float) -> dict[str, Any]:
+        """Wait for the reply to a sent request and check that it answers it."""
+        reply = self._receive(timeout, what=pending.op)
         if self._log_size() > LOG_LIMIT_BYTES:
             self.kill()
             raise WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB")
-        if reply.get("nonce") != nonce or reply.get("op") != message.get("op"):
+        if reply.get("nonce") != pending.nonce or reply.get("op") != pending.op:
             self.kill()
             raise WorkerFailure(Reason.FORGED_RESULT, "a reply on the result channel did not answer the harness's request")
         return reply

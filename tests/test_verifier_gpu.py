@@ -112,3 +112,10 @@ def test_beyond_roofline_is_flagged_not_ranked(strict):
     assert ev.accepted
     assert Reason.BEYOND_ROOFLINE in [f.code for f in ev.flags]
     assert ev.fitness == 0.0
+
+
+def test_kernelbench_load_inline_candidate_accepted(strict):
+    """A KernelBench-style candidate (torch's load_inline, built with nvcc in the worker)."""
+    ev = _eval(strict, "kernelbench_inline.py")
+    assert ev.accepted, ev.verdict.reasons
+    assert all("inline:scale_bias_relu" in s.kernels_ran for s in ev.shapes)

@@ -22,6 +22,7 @@ slot at a time.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import random
 import secrets
@@ -40,7 +41,7 @@ from cudarwin.runner.pool import Worker, WorkerFailure, WorkerPool
 from cudarwin.runner.timing import TimingConfig, summarize
 from cudarwin.tasks import import_task, make_inputs, make_model
 from cudarwin.types import (
-    CompileReport, Candidate, CudarwinError, Evaluation, Policy, Reason, ReasonItem, ShapeResult,
+    CompileReport, Candidate, CudarwinError, Evaluation, Policy, Reason, ReasonItem, Shape, ShapeResult,
     Stage, Status, Task, Timing, Verdict,
 )
 from cudarwin.verifier.compare import compare, flatten_outputs
@@ -83,6 +84,7 @@ class EvalConfig:
     side_stream_gap_ms: float = 0.05  # device busy this long after the end event: hidden work
     roofline_margin: float = 0.8  # faster than this fraction of the floor is flagged
     baseline_dir: Path | None = None  # where measured baselines are written
+    hidden_shapes: bool = True  # also check one secret shape not listed in SHAPES
     static_checks: bool = True  # off only to test the harness's run-time defenses
     spare_workers: int = 2  # warm workers kept per GPU slot (1 on CPU)
 
@@ -169,21 +171,21 @@ class Evaluator:
     def driver_device(self, worker: Worker) -> torch.device:
         return torch.device("cuda", worker.gpu) if self.config.device == "cuda" else torch.device("cpu")
 
-    def reference(self, task: Task, shape_index: int, device: torch.device):
+    def reference(self, task: Task, shape: Shape, device: torch.device):
         """(module, float model, float64 model) for one shape, cached."""
-        key = (task.id, shape_index, str(device))
+        key = (task.id, _shape_key(shape), str(device))
         with self._ref_lock:
             if key not in self._refs:
                 module = import_task(task)
-                model = make_model(module, task.shapes[shape_index], device=device)
+                model = make_model(module, shape, device=device)
                 model64 = copy.deepcopy(model).double()
                 self._refs[key] = (module, model, model64)
             return self._refs[key]
 
-    def expected(self, task: Task, recipe: InputRecipe, device: torch.device):
-        """Reference outputs (native dtype, float64) for a recipe, computed here."""
-        module, model, model64 = self.reference(task, recipe.shape_index, device)
-        inputs = build_inputs(module, task, recipe, device)
+    def expected(self, task: Task, shape: Shape, recipe: InputRecipe, device: torch.device):
+        """Reference outputs (native dtype, float64) for a recipe on ``shape``, computed here."""
+        module, model, model64 = self.reference(task, shape, device)
+        inputs = build_inputs(module, shape, recipe, device)
         with torch.no_grad():
             ref = model(*inputs)
             try:
@@ -219,6 +221,40 @@ class Evaluator:
         finally:
             pool.release(worker)
 
+    def hidden_shape(self, task: Task, device: torch.device) -> dict[str, Any] | None:
+        """A shape not listed in ``SHAPES``, drawn anew for every evaluation (REWARD_HACKS #11).
+
+        The smallest listed shape with its integer sizes moved by small random
+        amounts (all at once, else one at a time), kept only if the reference
+        runs on it and gives finite output: tasks whose sizes are tied to each
+        other simply get fewer or no hidden shapes. Only sizes that differ
+        between the listed shapes move.
+        """
+        if not self.config.hidden_shapes:
+            return None
+        base = dict(task.shapes[min(range(len(task.shapes)), key=lambda i: _input_bytes(task, i))])
+        # only sizes the task itself varies across SHAPES: a size fixed in every shape (a head
+        # dimension, say) is part of the problem, and kernels may rely on it
+        varying = {k for k in base if len({_shape_key({"v": dict(s).get(k)}) for s in task.shapes}) > 1}
+        ints = [k for k, v in base.items()
+                if k in varying and isinstance(v, int) and not isinstance(v, bool) and v >= 2]
+        rng = random.Random(secrets.randbits(64))
+        tries = [ints] + [[k] for k in rng.sample(ints, len(ints))]
+        listed = {_shape_key(s) for s in task.shapes}
+        for keys in tries:
+            shape = {**base, **{k: base[k] + rng.choice((1, 2, 3, 5)) for k in keys}}
+            if keys and _shape_key(shape) not in listed and self._runs(task, shape, device):
+                return shape
+        return None
+
+    def _runs(self, task: Task, shape: Shape, device: torch.device) -> bool:
+        try:
+            ref, _ = self.expected(task, shape, InputRecipe(0, secret_seed()), device)
+        except Exception:  # the task does not accept this size: no hidden shape from it
+            return False
+        return all(bool(torch.isfinite(t).all()) for t in flatten_outputs(ref)
+                   if isinstance(t, torch.Tensor) and t.is_floating_point())
+
     def _input_sets(self, task: Task, shape_index: int) -> int:
         nbytes = _input_bytes(task, shape_index)
         if nbytes <= 0:
@@ -247,9 +283,13 @@ def _input_bytes(task: Task, shape_index: int) -> int:
     return _INPUT_BYTES[key]
 
 
-def build_inputs(module, task: Task, recipe: InputRecipe, device: torch.device) -> list:
-    """The inputs a recipe denotes; the worker builds the same ones."""
-    inputs = make_inputs(module, task.shapes[recipe.shape_index], seed=recipe.seed, device=device)
+def _shape_key(shape: Shape) -> str:
+    return json.dumps(dict(shape), sort_keys=True, default=str)
+
+
+def build_inputs(module, shape: Shape, recipe: InputRecipe, device: torch.device) -> list:
+    """The inputs a recipe denotes on ``shape``; the worker builds the same ones."""
+    inputs = make_inputs(module, shape, seed=recipe.seed, device=device)
     return roll_inputs(apply_variant(inputs, recipe.variant), recipe.roll)
 
 
@@ -282,6 +322,8 @@ class _Run:
         self.stage = Stage.STATIC
         self.stages: dict[str, float] = {}
         self.shapes = [_ShapeState() for _ in task.shapes]
+        self.all_shapes: list[Shape] = list(task.shapes)  # plus the hidden shape, once drawn
+        self.hidden: _ShapeState | None = None
         self.compile: CompileReport | None = None
         self.flags: list[ReasonItem] = []
         self.baselines: dict[tuple[int, str], Timing | None] = {}
@@ -318,10 +360,14 @@ class _Run:
         self.stage = Stage.COMPILE
         path = worker.tmpdir / "candidate.py"
         path.write_text(self.candidate.source)
+        hidden = self.ev.hidden_shape(self.task, self.ev.driver_device(worker))
+        if hidden is not None:
+            self.all_shapes.append(hidden)
+            self.hidden = _ShapeState()
         t0 = time.perf_counter()
         reply = worker.request(
             {"op": "load", "task_path": str(self.task.path), "candidate_path": str(path),
-             "kind": "candidate", "policy": self.cfg.policy.value},
+             "kind": "candidate", "policy": self.cfg.policy.value, "hidden_shapes": self.all_shapes[len(self.task.shapes):]},
             self.cfg.deadline_load_s,
         )
         self.stage_time("load", t0)
@@ -354,6 +400,8 @@ class _Run:
                 if i == order[0] and k == 0:
                     continue
                 trials.append(InputRecipe(i, secret_seed(), variant))
+        for h in range(len(self.task.shapes), len(self.all_shapes)):
+            trials.append(InputRecipe(h, secret_seed(), Variant.NORMAL))
         return trials
 
     def _correctness(self, worker: Worker) -> tuple[ReasonItem, ...]:
@@ -366,39 +414,44 @@ class _Run:
             message = {"op": "run", "recipe": recipe.to_dict(), "poison_value": POISON_VALUES[n % 2]}
             if i in out_bytes:  # send first: the reference is computed while the worker runs
                 pending = worker.send({**message, "poison_bytes": out_bytes[i]})
-                ref, ref64 = self.ev.expected(self.task, recipe, device)
+                ref, ref64 = self.ev.expected(self.task, self.all_shapes[i], recipe, device)
             else:  # the poison must cover the output, whose size the reference tells
-                ref, ref64 = self.ev.expected(self.task, recipe, device)
+                ref, ref64 = self.ev.expected(self.task, self.all_shapes[i], recipe, device)
                 out_bytes[i] = 2 * _nbytes(ref) + (1 << 20)
                 pending = worker.send({**message, "poison_bytes": out_bytes[i]})
             reply = worker.reply(pending, self.cfg.deadline_run_s)
             if not reply.get("ok"):
                 code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
                 return (*problems, ReasonItem(code, f"shape {i}: {_with_traceback(reply)}", i))
-            fatal = self._guard_reply(reply, i)
+            fatal = self._guard_reply(reply, i if i < len(self.task.shapes) else None)
             if fatal:
                 return (*problems, *fatal)
-            self.shapes[i].kernels.update(k for k, v in reply.get("launches", {}).items() if v)
-            cmp = compare(reply.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
-            st = self.shapes[i]
+            hidden = i >= len(self.task.shapes)
+            st = self.hidden if hidden else self.shapes[i]
+            st.kernels.update(k for k, v in reply.get("launches", {}).items() if v)
+            cmp = compare(reply.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol,
+                          shape_index=None if hidden else i)
             st.trials += 1
             if math.isfinite(cmp.max_abs_err):
                 st.max_abs, st.max_rel = max(st.max_abs, cmp.max_abs_err), max(st.max_rel, cmp.max_rel_err)
             if not cmp.ok:
                 st.failed = True
+                where = f"a hidden shape {self.all_shapes[i]} (not in SHAPES)" if hidden else f"shape {i} {dict(self.task.shapes[i])}"
                 problems.extend(
-                    ReasonItem(p.code, f"shape {i} {dict(self.task.shapes[i])}, {recipe.variant.value} inputs: {p.message}", i)
+                    ReasonItem(p.code, f"{where}, {recipe.variant.value} inputs: {p.message}", p.shape_index)
                     for p in cmp.problems
                 )
         if problems:
             passed = [k for k, s in enumerate(self.shapes) if not s.failed]
+            failed = [k for k, s in enumerate(self.shapes) if s.failed]
+            if self.hidden is not None and self.hidden.failed:
+                failed.append("hidden")
             if passed:
-                failed = [k for k, s in enumerate(self.shapes) if s.failed]
                 problems.append(ReasonItem(
                     Reason.SHAPE_SPECIALIZED, f"correct on shapes {passed} but wrong on shapes {failed}"))
         return tuple(problems)
 
-    def _guard_reply(self, reply: dict, i: int) -> tuple[ReasonItem, ...]:
+    def _guard_reply(self, reply: dict, i: int | None) -> tuple[ReasonItem, ...]:
         """Reasons from the worker's guards for one call (empty when clean)."""
         out: list[ReasonItem] = []
         if reply.get("tamper"):
@@ -416,7 +469,8 @@ class _Run:
             names = ", ".join(f"{k} x{v}" for k, v in sorted(ops.items()))
             out.append(ReasonItem(Reason.TORCH_COMPUTE, f"torch ops did arithmetic under the strict policy: {names}", i))
         if self.cfg.device == "cuda" and not any(reply.get("launches", {}).values()):
-            out.append(ReasonItem(Reason.NO_CUSTOM_KERNEL, f"no custom kernel ran on shape {i}", i))
+            where = "a hidden shape" if i is None else f"shape {i}"
+            out.append(ReasonItem(Reason.NO_CUSTOM_KERNEL, f"no custom kernel ran on {where}", i))
         return tuple(out)
 
     def _timing(self, worker: Worker) -> tuple[ReasonItem, ...]:
@@ -460,7 +514,7 @@ class _Run:
             if item.get("issue"):
                 code, _, msg = item["issue"].partition(": ")
                 return (ReasonItem(Reason(code), f"timed call {item['call']}: {msg}", i),)
-            ref, ref64 = self.ev.expected(self.task, recipe, device)
+            ref, ref64 = self.ev.expected(self.task, self.task.shapes[i], recipe, device)
             cmp = compare(item.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
             if not cmp.ok:
                 detail = "; ".join(p.message for p in cmp.problems)

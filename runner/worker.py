@@ -167,6 +167,8 @@ class Harness:
 
         self.task = load_task(msg["task_path"])
         self.task_mod = import_task(self.task)
+        # listed shapes first, then any hidden ones the driver drew (indices continue)
+        self.shapes = list(self.task.shapes) + [dict(s) for s in msg.get("hidden_shapes", ())]
         self.kind = msg["kind"]
         self.policy = msg.get("policy", "strict")
         if self.kind != "candidate":
@@ -200,7 +202,7 @@ class Harness:
     def _model(self, i: int):
         if i in self.models:
             return self.models[i]
-        shape = self.task.shapes[i]
+        shape = self.shapes[i]
         ref = self.task_inputs.make_model(self.task_mod, shape, device="cpu")
         if self.kind == "candidate":
             init = self.task_inputs.make_init_inputs(self.task_mod, shape)
@@ -223,7 +225,7 @@ class Harness:
 
     def _inputs(self, recipe_d: dict) -> list:
         recipe = self.vinputs.InputRecipe.from_dict(recipe_d)
-        shape = self.task.shapes[recipe.shape_index]
+        shape = self.shapes[recipe.shape_index]
         inputs = self.task_inputs.make_inputs(self.task_mod, shape, seed=recipe.seed, device=self.device)
         inputs = self.vinputs.apply_variant(inputs, recipe.variant)
         return self.vinputs.roll_inputs(inputs, recipe.roll)

@@ -87,6 +87,7 @@ HACKS = [
     ("hack09_batch_reuse.py", "torch_ok", RELU, {Reason.STALE_OUTPUT, Reason.MISMATCH}, None),
     ("hack10_detect_phase.py", "torch_ok", RELU, {Reason.STALE_OUTPUT}, Stage.RECHECK),
     ("hack11_shape_special.py", "torch_ok", RELU, {Reason.SHAPE_SPECIALIZED}, Stage.CORRECTNESS),
+    ("hack11_listed_shapes_only.py", "torch_ok", RELU, {Reason.SHAPE_SPECIALIZED}, Stage.CORRECTNESS),
     ("hack12_seed.py", "torch_ok", RELU, {Reason.FORBIDDEN_API}, Stage.STATIC),
     ("hack14_softmax_no_max.py", "torch_ok", SOFTMAX, {Reason.NONFINITE, Reason.MISMATCH}, Stage.CORRECTNESS),
     ("hack15_torch_compute.py", "strict", RELU, {Reason.TORCH_COMPUTE}, Stage.CORRECTNESS),
@@ -151,3 +152,19 @@ def test_evaluation_json_round_trip(torch_ok):
     again = Evaluation.from_dict(ev.to_dict())
     assert again.verdict == ev.verdict
     assert [s.to_dict() for s in again.shapes] == [s.to_dict() for s in ev.shapes]
+
+
+def test_hidden_shape_is_secret_and_valid(torch_ok):
+    """A hidden shape differs from every listed one, and is drawn anew each time."""
+    import torch
+
+    drawn = {str(torch_ok.hidden_shape(RELU, torch.device("cpu"))) for _ in range(8)}
+    assert all(d != "None" for d in drawn)
+    listed = {str(dict(s)) for s in RELU.shapes}
+    assert not (drawn & listed)
+    assert len(drawn) > 1
+
+
+def test_hidden_shape_failure_names_it(torch_ok):
+    ev = _eval(torch_ok, "hack11_listed_shapes_only.py")
+    assert any("hidden shape" in r.message for r in ev.verdict.reasons), ev.verdict.reasons

@@ -16,7 +16,9 @@ from cudarwin.runner.hardware import floor_ms
 from cudarwin.types import CudarwinError, ExitCode, geomean
 
 
-def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes: str = "all") -> int:
+def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes: str = "all",
+                  device: str = "cuda") -> int:
+    """Measure and store the baselines of every task in ``suite``; print a table."""
     import torch
 
     from cudarwin.runner import EvalConfig, Evaluator
@@ -30,14 +32,18 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
     if not loaded.tasks:
         raise CudarwinError(f"no tasks in {suite!r}")
     out_dir = Path(out) if out else REPO_BASELINES
-    with Evaluator(EvalConfig(device="cuda", baselines=modes, baseline_dir=out_dir)) as ev:
-        if ev.store.ceilings is None:
-            bw, peak = measure_ceilings(ev.gpus[0])
-            ev.store.set_ceilings(bw, peak)
-            ev.store.data["gpu_name"] = torch.cuda.get_device_name(ev.gpus[0])
-            ev.store.save()
-        bw, peak = ev.store.ceilings
-        print(f"{ev.gpu.name}: copy bandwidth {bw / 1e12:.2f} TB/s, bf16 matmul {peak / 1e12:.0f} TFLOP/s")
+    with Evaluator(EvalConfig(device=device, baselines=modes, baseline_dir=out_dir)) as ev:
+        if device == "cuda":
+            if ev.store.ceilings is None:
+                bw, peak = measure_ceilings(ev.gpus[0])
+                ev.store.set_ceilings(bw, peak)
+                ev.store.data["gpu_name"] = torch.cuda.get_device_name(ev.gpus[0])
+                ev.store.save()
+            bw, peak = ev.store.ceilings
+            print(f"{ev.gpu.name}: copy bandwidth {bw / 1e12:.2f} TB/s, bf16 matmul {peak / 1e12:.0f} TFLOP/s")
+        else:  # wall-clock baselines of the CPU; no roofline
+            bw, peak = 0.0, 0.0
+            print("cpu: wall-clock baselines, no roofline floor")
         header = f"{'task':<28} {'category':<14} {'eager ms':>10} {'compile ms':>10} {'floor ms':>10} {'floor/eager':>11}"
         print(header)
         ratios_compile, fracs = [], []

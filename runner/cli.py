@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     base.add_argument("--modes", default="eager,compile")
     base.add_argument("--shapes", choices=("all", "headline"), default="all",
                       help="measure every shape (default) or only the headline shape")
+    base.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     base.set_defaults(handler=run_baseline)
 
 
@@ -110,4 +111,4 @@ def run_baseline(args: argparse.Namespace) -> int:
     from cudarwin.runner.baseline_cmd import measure_suite
 
     return measure_suite(args.suite, out=args.out, modes=tuple(m for m in args.modes.split(",") if m),
-                        shapes=args.shapes)
+                        shapes=args.shapes, device=args.device)

@@ -82,3 +82,16 @@ def test_no_gpu_gives_a_clear_message(capsys):
     rc = main(["check", str(TASK), str(GPU / "honest_relu.py")])
     err = capsys.readouterr().err
     assert rc == 2 and "no CUDA GPU" in err and "--device cpu" in err and "--compile-only" in err
+
+
+def test_baseline_command_writes_the_store(tmp_path, capsys):
+    """``cudarwin baseline`` on the CPU: a table per task and a JSON store that the evaluator reads."""
+    rc = main(["baseline", str(HERE / "fixtures" / "check" / "relu_task.py"), "--device", "cpu",
+               "--modes", "eager", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "relu_task" in out and "wrote" in out
+    data = json.loads((tmp_path / "cpu.json").read_text())
+    keys = [k for k in data["timings"] if k.startswith("relu_task|")]
+    assert len(keys) == 3 and all("|eager|" in k for k in keys)
+    assert all(data["timings"][k]["median_ms"] > 0 for k in keys)

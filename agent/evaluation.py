@@ -9,6 +9,8 @@ the run being resumed) is never evaluated again.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -35,7 +37,10 @@ class EvalService:
         self.store = store
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cudarwin-eval")
         self._pending: dict[tuple[str, str], asyncio.Future[Evaluation]] = {}
+        self.workers = max(1, workers)
         self.evaluated = 0  # evaluations actually run in this process
+        self.busy_s = 0.0  # wall time spent inside the evaluator, summed over workers
+        self._lock = threading.Lock()
 
     async def evaluate(self, task: Task, candidate: Candidate) -> Outcome:
         key = (task.name, candidate.id)
@@ -56,11 +61,15 @@ class EvalService:
     def _evaluate_and_store(self, task: Task, candidate: Candidate) -> Evaluation:
         # Stored from the worker thread, so a result is kept even when the run
         # is stopping and nobody awaits it any more.
+        start = time.perf_counter()
         evaluation = self._evaluate(task, candidate)
+        busy = time.perf_counter() - start
         if self._post is not None:
             evaluation = self._post(task, candidate, evaluation)
         self.store.add_evaluation(evaluation)
-        self.evaluated += 1
+        with self._lock:
+            self.evaluated += 1
+            self.busy_s += busy
         return evaluation
 
     def close(self) -> None:

@@ -46,6 +46,7 @@ class RunResult:
     evaluations_run: int  # evaluations actually run this time (not reused)
     report: Path | None
     per_model: dict[str, ModelUsage] = field(default_factory=dict)  # configured model name -> usage
+    throughput: dict[str, float] = field(default_factory=dict)  # see _throughput
 
 
 def default_run_dir() -> Path:
@@ -75,7 +76,8 @@ def run_optimize(cfg: DictConfig, *, evaluator_factory: EvaluatorFactory | None 
         result = asyncio.run(_run(cfg, tasks, device, policy, evaluator, store, archive, run_dir, out))
     report = _write_report(run_dir) if cfg.get("report", True) else None
     _write_summary(run_dir, result)
-    return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report, result.per_model)
+    return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report,
+                     result.per_model, result.throughput)
 
 
 def _real_evaluator(config: Any) -> Any:
@@ -119,6 +121,7 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
             ctx.stats.done = True
             view.update(ctx.stats)
 
+    started = time.perf_counter()
     try:
         await asyncio.gather(*(one(c) for c in contexts))
     finally:
@@ -128,6 +131,9 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
         if shared is not None:
             shared.close()
     stats = tuple(c.stats for c in contexts)
+    throughput = _throughput(time.perf_counter() - started, evals, stats)
+    if out is not None:
+        print(throughput_line(throughput), file=out)
     if view.mode != "live" and out is not None:
         for s in stats:
             print(stats_line(s), file=out)
@@ -136,9 +142,28 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
             for name, used in client.usage.per_model.items():
                 print(f"  {name}: " + usage_line(used).removeprefix("LLM: "), file=out)
     if client is None:
-        return RunResult(run_dir, stats, None, 0, evals.evaluated, None)
+        return RunResult(run_dir, stats, None, 0, evals.evaluated, None, {}, throughput)
     per_model = dict(client.usage.per_model)
-    return RunResult(run_dir, stats, client.usage.total(), client.http_calls, evals.evaluated, None, per_model)
+    return RunResult(run_dir, stats, client.usage.total(), client.http_calls, evals.evaluated, None, per_model, throughput)
+
+
+def _throughput(wall_s: float, evals: EvalService, stats: tuple[TaskStats, ...]) -> dict[str, float]:
+    """How the run spent its time: evaluations per minute, evaluator busy share, proposal waits."""
+    wall = max(wall_s, 1e-9)
+    return {
+        "wall_s": round(wall_s, 3),
+        "evaluations_per_min": round(60.0 * evals.evaluated / wall, 3),
+        "evaluation_busy_s": round(evals.busy_s, 3),
+        # share of the evaluation workers' capacity that was in use (the GPUs, on cuda)
+        "evaluation_busy_share": round(evals.busy_s / (wall * evals.workers), 4),
+        # summed over concurrent conversations, so it can exceed the wall time
+        "proposal_wait_s": round(sum(s.propose_s for s in stats), 3),
+    }
+
+
+def throughput_line(t: dict[str, float]) -> str:
+    return (f"{t['evaluations_per_min']:.1f} evaluations/min over {t['wall_s']:.1f} s; evaluation workers busy "
+            f"{100 * t['evaluation_busy_share']:.0f}% of the time; {t['proposal_wait_s']:.1f} s waiting for proposals")
 
 
 async def _prompt_baselines(ctx: SearchContext, evaluator: Any, store: ArchiveRunStore) -> tuple:
@@ -185,5 +210,6 @@ def _write_summary(run_dir: Path, result: RunResult) -> None:
         "llm": None if usage is None else {**vars(usage), "per_model": {k: vars(v) for k, v in result.per_model.items()}},
         "http_calls": result.http_calls,
         "evaluations_run": result.evaluations_run,
+        "throughput": result.throughput,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

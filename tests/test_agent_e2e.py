@@ -3,6 +3,8 @@ with the real evaluator: on the CPU by default, on a GPU with `-m gpu`."""
 
 from __future__ import annotations
 
+import json
+
 import os
 import signal
 import sqlite3
@@ -102,6 +104,9 @@ def run_e2e(tmp_path: Path, device_args: list[str], first: str, second: str) -> 
         assert evaluations(run_dir) == 1 and len(server.requests) >= 1
         assert main(args[:1] + [f"resume={run_dir}"]) == 0
         check_run(run_dir, second, first, server)
+        t = json.loads((run_dir / "summary.json").read_text())["throughput"]
+        assert t["wall_s"] > 0 and t["evaluation_busy_s"] > 0 and t["evaluations_per_min"] > 0
+        assert 0 < t["evaluation_busy_share"] <= 1.0 and t["proposal_wait_s"] >= 0
         # the same command again: zero HTTP calls, zero evaluations
         sent = len(server.requests)
         assert main(args) == 0

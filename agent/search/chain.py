@@ -7,6 +7,8 @@ turn, which asks for a full rewrite.
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, replace
 
 from cudarwin.agent.llm.errors import BudgetExhausted
@@ -39,11 +41,14 @@ async def run_chain(ctx: SearchContext, request: ProposalRequest, turns: int) ->
         if ctx.stopped:
             break
         ask = request if turn == 0 else replace(request, mode=Mode.REPAIR, history=tuple(history))
+        asked = time.perf_counter()
         try:
             proposals = await ctx.proposer.propose(ask)
         except BudgetExhausted as err:
             ctx.stop(str(err))
             break
+        finally:
+            ctx.stats.propose_s += time.perf_counter() - asked
         proposal = proposals[0] if proposals else Proposal(None, note="the proposer returned nothing")
         ctx.stats.proposals += 1
         attempt, scored = await _judge(ctx, request, proposal, own)

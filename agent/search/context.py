@@ -27,6 +27,7 @@ class TaskStats:
     best_id: str = ""
     stopped: str = ""  # why the search ended early, if it did
     done: bool = False
+    propose_s: float = 0.0  # time spent waiting for the proposer (LLM answers)
 
     def count(self, evaluation: Evaluation) -> None:
         self.evaluated += 1

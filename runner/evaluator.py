@@ -86,7 +86,7 @@ class EvalConfig:
     baseline_dir: Path | None = None  # where measured baselines are written
     hidden_shapes: bool = True  # also check one secret shape not listed in SHAPES
     static_checks: bool = True  # off only to test the harness's run-time defenses
-    spare_workers: int = 2  # warm workers kept per GPU slot (1 on CPU)
+    spare_workers: int = 3  # warm workers kept per GPU slot (1 on CPU); start-up takes seconds
 
 
 class Evaluator:

@@ -28,6 +28,7 @@ import random
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ from cudarwin.verifier.inputs import (
     DEFAULT_VARIANTS, InputRecipe, Variant, apply_variant, flat_tensors, roll_inputs, secret_seed, to_double,
 )
 from cudarwin.verifier.static import check_source
+
+_REFERENCE_CACHE = 24  # reference models kept (about 3 shapes x 8 tasks)
 
 # Poison patterns for memory the candidate may read without writing: NaN, then
 # a large finite value (an unwritten output that survives one pattern fails the other).
@@ -116,7 +119,7 @@ class Evaluator:
         else:
             self.store = BaselineStore("cpu", write_dir=config.baseline_dir)
         self._baseline_pool: WorkerPool | None = None  # started on first use
-        self._refs: dict[tuple, Any] = {}
+        self._refs: OrderedDict[tuple, Any] = OrderedDict()
         self._ref_lock = threading.Lock()
         self._baseline_lock = threading.Lock()
 
@@ -172,15 +175,24 @@ class Evaluator:
         return torch.device("cuda", worker.gpu) if self.config.device == "cuda" else torch.device("cpu")
 
     def reference(self, task: Task, shape: Shape, device: torch.device):
-        """(module, float model, float64 model) for one shape, cached."""
+        """(module, float model, float64 model) for one shape, kept in a small LRU cache.
+
+        Bounded because every evaluation draws a new hidden shape, and a long
+        search would otherwise keep a reference model per draw on the GPU.
+        """
         key = (task.id, _shape_key(shape), str(device))
         with self._ref_lock:
-            if key not in self._refs:
-                module = import_task(task)
-                model = make_model(module, shape, device=device)
-                model64 = copy.deepcopy(model).double()
-                self._refs[key] = (module, model, model64)
-            return self._refs[key]
+            if key in self._refs:
+                self._refs.move_to_end(key)
+                return self._refs[key]
+        module = import_task(task)
+        model = make_model(module, shape, device=device)
+        entry = (module, model, copy.deepcopy(model).double())
+        with self._ref_lock:
+            self._refs[key] = entry
+            while len(self._refs) > _REFERENCE_CACHE:
+                self._refs.popitem(last=False)
+        return entry
 
     def expected(self, task: Task, shape: Shape, recipe: InputRecipe, device: torch.device):
         """Reference outputs (native dtype, float64) for a recipe on ``shape``, computed here."""

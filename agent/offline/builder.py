@@ -175,6 +175,13 @@ class ProgramBuilder:
             raise Unsupported("slicing a broadcast dimension")
         if self.reduce_fdims and fd in self.reduce_fdims:
             raise Unsupported("slicing along a reduced dimension")
+        root = self._rewrite_leaves(x.idx, lambda k, v: self._slice_leaf(k, v.operand, fd, start, stop, new_size))
+        shape = x.shape[:dim] + (new_size,) + x.shape[dim + 1 :]
+        return self._tv(root, shape, x.fdims)
+
+    def _rewrite_leaves(self, root: int, leaf, reduce_ok: bool = True) -> int:
+        """Rebuild the values ``root`` is computed from with each ``Load`` replaced by
+        ``leaf(index, load)``; shared sub-values are rebuilt once."""
         memo: dict[int, int] = {}
 
         def rebuild(k: int) -> int:
@@ -182,18 +189,19 @@ class ProgramBuilder:
                 return memo[k]
             v = self.values[k]
             if isinstance(v, Load):
-                out = self._slice_leaf(k, v.operand, fd, start, stop, new_size)
+                out = leaf(k, v)
             elif isinstance(v, Apply):
                 out = self._add(Apply(v.op, tuple(rebuild(a) for a in v.args)))
             elif isinstance(v, Reduce):
+                if not reduce_ok:
+                    raise Unsupported("reshaping a reduced value")
                 out = self._add(Reduce(v.kind, rebuild(v.arg)))
             else:
                 out = k
             memo[k] = out
             return out
 
-        shape = x.shape[:dim] + (new_size,) + x.shape[dim + 1 :]
-        return self._tv(rebuild(x.idx), shape, x.fdims)
+        return rebuild(root)
 
     def _slice_leaf(self, k: int, operand: int, fd: int, start: str, stop: str, new_size: int) -> int:
         expr, shape = self.operand_exprs[operand], self.operand_shapes[operand]
@@ -211,31 +219,18 @@ class ProgramBuilder:
         from; ``template`` is the view's Python text with ``{e}`` for the leaf.
         Only leaves of ``x``'s full shape (or single elements) can be viewed."""
         self._mine(x)
-        memo: dict[int, int] = {}
 
-        def rebuild(k: int) -> int:
-            if k in memo:
-                return memo[k]
-            v = self.values[k]
-            if isinstance(v, Load):
-                expr, shape = self.operand_exprs[v.operand], self.operand_shapes[v.operand]
-                if math.prod(shape) == 1:
-                    out = k
-                elif shape == x.shape:
-                    out = self.leaf(template.format(e=expr), new_shape, self.operand_dtypes[v.operand]).idx
-                else:
-                    raise Unsupported("reshaping a value computed from broadcast operands")
-            elif isinstance(v, Apply):
-                out = self._add(Apply(v.op, tuple(rebuild(a) for a in v.args)))
-            elif isinstance(v, Reduce):
-                raise Unsupported("reshaping a reduced value")
-            else:
-                out = k
-            memo[k] = out
-            return out
+        def view_leaf(k: int, v: Load) -> int:
+            expr, shape = self.operand_exprs[v.operand], self.operand_shapes[v.operand]
+            if math.prod(shape) == 1:
+                return k
+            if shape == x.shape:
+                return self.leaf(template.format(e=expr), new_shape, self.operand_dtypes[v.operand]).idx
+            raise Unsupported("reshaping a value computed from broadcast operands")
 
         rank = len(new_shape)
-        return self._tv(rebuild(x.idx), new_shape, _free(new_shape, tuple(range(-rank, 0))))
+        root = self._rewrite_leaves(x.idx, view_leaf, reduce_ok=False)
+        return self._tv(root, new_shape, _free(new_shape, tuple(range(-rank, 0))))
 
     # ------------------------------------------------------------------ finishing
     def build(self, outs: list[tuple[TVal, str, tuple[int, int, int, int] | None]], container: str = "") -> Program:

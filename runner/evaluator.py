@@ -541,11 +541,17 @@ class _Run:
             for i in range(len(self.task.shapes)):
                 self.baselines[(i, mode)] = self.ev.baseline(self.task, i, mode)
 
-    def _roofline(self) -> None:
+    def _floor(self, i: int) -> float | None:
+        """The roofline floor of listed shape ``i`` in ms (GPU only)."""
+        if self.cfg.device != "cuda":
+            return None
         bw, peak = self.ev.ceilings()
+        return floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(self.task.shapes[i]), bw, peak)
+
+    def _roofline(self) -> None:
         for i, st in enumerate(self.shapes):
-            floor = floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(self.task.shapes[i]), bw, peak)
-            if floor and st.timing and self.cfg.device == "cuda" and st.timing.median_ms < self.cfg.roofline_margin * floor:
+            floor = self._floor(i)
+            if floor and st.timing and st.timing.median_ms < self.cfg.roofline_margin * floor:
                 self.flags.append(ReasonItem(
                     Reason.BEYOND_ROOFLINE,
                     f"shape {i}: {st.timing.median_ms:.4f} ms is below the physical floor {floor:.4f} ms "
@@ -554,17 +560,14 @@ class _Run:
     # -------------------------------------------------------------- result
     def result(self, stage: Stage | None, reasons) -> Evaluation:
         status = Status.REJECTED if reasons else Status.ACCEPTED
-        bw, peak = self.ev.ceilings()
         shapes = []
         for i, st in enumerate(self.shapes):
-            floor = floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(self.task.shapes[i]), bw, peak) \
-                if self.cfg.device == "cuda" else None
             shapes.append(ShapeResult(
                 index=i, shape=dict(self.task.shapes[i]),
                 max_abs_err=st.max_abs if st.trials else None, max_rel_err=st.max_rel if st.trials else None,
                 trials=st.trials, candidate=st.timing,
                 eager=self.baselines.get((i, "eager")), compiled=self.baselines.get((i, "compile")),
-                kernels_ran=tuple(sorted(st.kernels)), floor_ms=floor,
+                kernels_ran=tuple(sorted(st.kernels)), floor_ms=self._floor(i),
             ))
         return Evaluation(
             task=self.task.name,

@@ -9,7 +9,7 @@ are cached per task, GPU and torch version). Then the same kernel source is
 built through ``load_cuda`` (NVRTC) and KernelBench-style through torch's
 ``load_inline`` (nvcc), both evaluated by the pipeline, side by side.
 
-    python bench/eval_overhead.py [--limit N] [--no-inline]
+    python bench/eval_overhead.py [--limit N] [--no-inline] [--socket]
 """
 
 from __future__ import annotations
@@ -58,13 +58,9 @@ def side_by_side(ev: Evaluator) -> list[tuple[str, str, float, float]]:
     return rows
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--limit", type=int, default=12)
-    ap.add_argument("--no-inline", action="store_true", help="skip the load_inline comparison (about a minute)")
-    args = ap.parse_args()
-    pairs = solution_pairs(args.limit)
-    cfg = EvalConfig(device="cuda", baselines=("eager",))
+def run_pass(pairs, ipc: bool, inline: bool):
+    """Evaluate every pair once; (rows, wall seconds, load_inline rows)."""
+    cfg = EvalConfig(device="cuda", baselines=("eager",), ipc_outputs=ipc)
     rows = []
     with Evaluator(cfg) as ev:
         for task, _ in pairs:  # baselines first: cached, not part of the throughput
@@ -82,9 +78,15 @@ def main() -> int:
                   (f"  speedup {e.speedup_eager:.2f}x" if e.speedup_eager else "") +
                   ("" if e.accepted else f"  {[r.message[:300] for r in e.verdict.reasons]}"), flush=True)
         total = time.perf_counter() - t_all
-        inline_rows = [] if args.no_inline else side_by_side(ev)
-    print()
+        if ipc and not ev.ipc:
+            print(f"CUDA IPC was turned off during the run: {ev.ipc_error}")
+        inline_rows = side_by_side(ev) if inline else []
+    return rows, total, inline_rows
+
+
+def report(label: str, rows, total: float) -> None:
     stages = ["static", "acquire", "load", "correctness", "timing"]
+    print(f"\n{label}")
     print(f"{'stage':<12} {'p50 s':>8} {'max s':>8}")
     for s in stages:
         vals = [r[3].get(s, 0.0) for r in rows]
@@ -93,7 +95,24 @@ def main() -> int:
     print(f"overhead beyond the timing loop: p50 {statistics.median(overhead):.2f} s")
     print(f"{len(rows)} candidates in {total:.1f} s: {60 * len(rows) / total:.1f} candidates/min on one "
           f"{torch.cuda.get_device_name()}")
-    for name, status, load_s, total_s in inline_rows:
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=12)
+    ap.add_argument("--no-inline", action="store_true", help="skip the load_inline comparison (about a minute)")
+    ap.add_argument("--socket", action="store_true",
+                    help="also run every candidate with outputs sent over the socket instead of CUDA IPC")
+    args = ap.parse_args()
+    pairs = solution_pairs(args.limit)
+    passes = [("outputs through CUDA IPC", True)] + ([("outputs over the socket", False)] if args.socket else [])
+    results = []
+    for label, ipc in passes:
+        print(f"--- {label}")
+        results.append((label, *run_pass(pairs, ipc, inline=ipc and not args.no_inline)))
+    for label, rows, total, _ in results:
+        report(label, rows, total)
+    for name, status, load_s, total_s in results[0][3]:
         print(f"{name:<26} {status:<9} import+compile {load_s:8.3f} s, whole evaluation {total_s:8.3f} s")
     return 0
 

@@ -17,7 +17,7 @@ from cudarwin.types import CudarwinError, ExitCode, geomean
 
 
 def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes: str = "all",
-                  device: str = "cuda") -> int:
+                  device: str = "cuda", jobs: int = 4) -> int:
     """Measure and store the baselines of every task in ``suite``; print a table."""
     import torch
 
@@ -44,11 +44,14 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
         else:  # wall-clock baselines of the CPU; no roofline
             bw, peak = 0.0, 0.0
             print("cpu: wall-clock baselines, no roofline floor")
+        tasks = sorted(loaded.tasks, key=lambda t: (t.meta.category, t.name))
+        if device == "cuda" and "compile" in modes and jobs > 1:
+            _precompile(ev, tasks, shapes, jobs)
         header = f"{'task':<28} {'category':<14} {'eager ms':>10} {'compile ms':>10} {'floor ms':>10} {'floor/eager':>11}"
         print(header)
         ratios_compile, fracs = [], []
-        for task in sorted(loaded.tasks, key=lambda t: (t.meta.category, t.name)):
-            indices = range(len(task.shapes)) if shapes == "all" else [0]
+        for task in tasks:
+            indices = _indices(task, shapes)
             row = {}
             for mode in modes:
                 for i in indices:
@@ -73,6 +76,31 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
                   f"{far} task(s) under 0.10 of it")
         print(f"wrote {ev.store.write_path}")
     return int(ExitCode.OK)
+
+
+def _indices(task, shapes: str) -> list[int]:
+    return list(range(len(task.shapes))) if shapes == "all" else [0]
+
+
+def _precompile(ev, tasks, shapes: str, jobs: int) -> None:
+    """Compile every task still missing a torch.compile baseline, ``jobs`` at a time."""
+    import time
+
+    work = [(t, [i for i in _indices(t, shapes) if ev.store.get(t, i, "compile") is None]) for t in tasks]
+    work = [(t, idx) for t, idx in work if idx]
+    if not work:
+        return
+    print(f"compiling {len(work)} task(s) with torch.compile, {jobs} at a time (timing follows, alone on the GPU)",
+          flush=True)
+    t0 = time.perf_counter()
+
+    def progress(done: int, total: int, task) -> None:
+        if done == total or done % 10 == 0:
+            print(f"  compiled {done}/{total} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    ok = ev.precompile(work, jobs, progress)
+    if ok < len(work):
+        print(f"  {len(work) - ok} task(s) did not compile ahead; their timing worker compiles them", flush=True)
 
 
 def _ms(t) -> str:

@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     base.add_argument("--shapes", choices=("all", "headline"), default="all",
                       help="measure every shape (default) or only the headline shape")
     base.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    base.add_argument("--jobs", type=int, default=4,
+                      help="tasks compiled in parallel before torch.compile timing (default 4; 1: no pre-pass)")
     base.set_defaults(handler=run_baseline)
 
 
@@ -111,4 +113,4 @@ def run_baseline(args: argparse.Namespace) -> int:
     from cudarwin.runner.baseline_cmd import measure_suite
 
     return measure_suite(args.suite, out=args.out, modes=tuple(m for m in args.modes.split(",") if m),
-                        shapes=args.shapes, device=args.device)
+                        shapes=args.shapes, device=args.device, jobs=args.jobs)

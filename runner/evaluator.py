@@ -38,6 +38,7 @@ import torch
 from cudarwin import __version__
 from cudarwin.runner.baselines import BaselineStore
 from cudarwin.runner.hardware import GpuInfo, default_ceilings, floor_ms, gpu_info
+from cudarwin.runner.ipc import IpcError, import_outputs
 from cudarwin.runner.pool import Worker, WorkerFailure, WorkerPool
 from cudarwin.runner.timing import TimingConfig, summarize
 from cudarwin.tasks import import_task, make_inputs, make_model
@@ -90,6 +91,7 @@ class EvalConfig:
     hidden_shapes: bool = True  # also check one secret shape not listed in SHAPES
     static_checks: bool = True  # off only to test the harness's run-time defenses
     spare_workers: int = 3  # warm workers kept per GPU slot (1 on CPU); start-up takes seconds
+    ipc_outputs: bool = True  # GPU outputs reach the driver through CUDA IPC (else over the socket)
 
 
 class Evaluator:
@@ -119,6 +121,8 @@ class Evaluator:
         else:
             self.store = BaselineStore("cpu", write_dir=config.baseline_dir)
         self._baseline_pool: WorkerPool | None = None  # started on first use
+        self.ipc = config.ipc_outputs and config.device == "cuda" and _cupy_available()
+        self.ipc_error = ""  # why IPC was turned off, if it was
         self._refs: OrderedDict[tuple, Any] = OrderedDict()
         self._ref_lock = threading.Lock()
         self._baseline_lock = threading.Lock()
@@ -206,13 +210,59 @@ class Evaluator:
                 ref64 = ref
         return ref, ref64
 
+    def ipc_failed(self, err: Exception) -> None:
+        """Outputs travel over the socket from now on: IPC does not work here."""
+        self.ipc = False
+        self.ipc_error = str(err)
+
     def _baseline_workers(self) -> WorkerPool:
         """Warm workers for baselines: trusted code only, sharing one inductor cache."""
         if self._baseline_pool is None:
-            cache = Path.home() / ".cache" / "cudarwin" / "inductor"
-            env = {"TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
-            self._baseline_pool = WorkerPool(self.config.device, self.gpus[:1], spares=2, extra_env=env)
+            self._baseline_pool = WorkerPool(self.config.device, self.gpus[:1], spares=2, extra_env=_inductor_env())
         return self._baseline_pool
+
+    def precompile(self, work: list[tuple[Task, list[int]]], jobs: int, progress=None) -> int:
+        """Fill the shared inductor cache for ``torch.compile`` baselines, ``jobs`` tasks at a time.
+
+        Compiling is CPU work; timing must run alone on the GPU. So the suite's
+        models are compiled first, in parallel workers that run each shape
+        once, and the timing workers later find every graph in the cache.
+        Returns how many tasks compiled; a failure only means the timing
+        worker compiles that task itself.
+        """
+        if not work:
+            return 0
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = WorkerPool(self.config.device, self.gpus[:1] * max(1, jobs), spares=1, extra_env=_inductor_env())
+        done = [0]
+        lock = threading.Lock()
+
+        def one(item: tuple[Task, list[int]]) -> bool:
+            task, indices = item
+            worker = pool.acquire()
+            try:
+                worker.request({"op": "load", "task_path": str(task.path), "kind": "compile"}, self.config.deadline_load_s)
+                for i in indices:
+                    reply = worker.request({"op": "run", "recipe": InputRecipe(i, secret_seed()).to_dict(), "ipc": True},
+                                           self.config.deadline_baseline_s)
+                    if not reply.get("ok"):
+                        return False
+                return True
+            except WorkerFailure:
+                return False
+            finally:
+                pool.release(worker)
+                with lock:
+                    done[0] += 1
+                    if progress is not None:
+                        progress(done[0], len(work), task)
+
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+                return sum(ex.map(one, work))
+        finally:
+            pool.close()
 
     def _measure_baselines(self, task: Task, mode: str, shape_indices: list[int]) -> None:
         """Time the reference (eager or compiled) in a fresh worker, as candidates are timed."""
@@ -293,6 +343,20 @@ def _input_bytes(task: Task, shape_index: int) -> int:
             inputs = make_inputs(module, task.shapes[shape_index], seed=0, device="cpu")
         _INPUT_BYTES[key] = sum(t.numel() * t.element_size() for t in flat_tensors(inputs))
     return _INPUT_BYTES[key]
+
+
+def _inductor_env() -> dict[str, str]:
+    """One inductor and Triton cache for every baseline worker (their HOME and TMPDIR are private)."""
+    cache = Path.home() / ".cache" / "cudarwin" / "inductor"
+    return {"TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
+
+
+def _cupy_available() -> bool:
+    try:
+        from cupy_backends.cuda.api import runtime  # noqa: F401
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def _shape_key(shape: Shape) -> str:
@@ -423,15 +487,17 @@ class _Run:
         out_bytes: dict[int, int] = {}  # output size per shape, known after its first trial
         for n, recipe in enumerate(self._trials()):
             i = recipe.shape_index
-            message = {"op": "run", "recipe": recipe.to_dict(), "poison_value": POISON_VALUES[n % 2]}
+            message = {"op": "run", "recipe": recipe.to_dict(), "poison_value": POISON_VALUES[n % 2],
+                       "ipc": self.ev.ipc}
             if i in out_bytes:  # send first: the reference is computed while the worker runs
-                pending = worker.send({**message, "poison_bytes": out_bytes[i]})
+                message["poison_bytes"] = out_bytes[i]
+                pending = worker.send(message)
                 ref, ref64 = self.ev.expected(self.task, self.all_shapes[i], recipe, device)
             else:  # the poison must cover the output, whose size the reference tells
                 ref, ref64 = self.ev.expected(self.task, self.all_shapes[i], recipe, device)
-                out_bytes[i] = 2 * _nbytes(ref) + (1 << 20)
-                pending = worker.send({**message, "poison_bytes": out_bytes[i]})
-            reply = worker.reply(pending, self.cfg.deadline_run_s)
+                out_bytes[i] = message["poison_bytes"] = 2 * _nbytes(ref) + (1 << 20)
+                pending = worker.send(message)
+            reply = self._collect(worker, message, worker.reply(pending, self.cfg.deadline_run_s), device)
             if not reply.get("ok"):
                 code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
                 return (*problems, ReasonItem(code, f"shape {i}: {_with_traceback(reply)}", i))
@@ -463,6 +529,26 @@ class _Run:
                     Reason.SHAPE_SPECIALIZED, f"correct on shapes {passed} but wrong on shapes {failed}"))
         return tuple(problems)
 
+    def _collect(self, worker: Worker, message: dict, reply: dict, device: torch.device) -> dict:
+        """``reply`` with its outputs in the driver's memory, fetched before the next request.
+
+        If the outputs came as IPC descriptors that cannot be mapped, IPC is
+        turned off for this evaluator and the request is repeated over the socket.
+        """
+        if not (reply.get("ok") and message.get("ipc")):
+            return reply
+        try:
+            if message["op"] == "run":
+                reply["outputs"] = import_outputs(reply.get("outputs"), device)
+            else:
+                for item in reply.get("checked", []):
+                    item["outputs"] = import_outputs(item.get("outputs"), device)
+        except IpcError as err:
+            self.ev.ipc_failed(err)
+            deadline = self.cfg.deadline_run_s if message["op"] == "run" else self.cfg.deadline_time_s
+            return worker.request({**message, "ipc": False}, deadline)
+        return reply
+
     def _guard_reply(self, reply: dict, i: int | None) -> tuple[ReasonItem, ...]:
         """Reasons from the worker's guards for one call (empty when clean)."""
         out: list[ReasonItem] = []
@@ -492,11 +578,9 @@ class _Run:
             k = self.ev._input_sets(self.task, i)
             seeds = [secret_seed() for _ in range(k)]
             checks = sorted(random.Random(secrets.randbits(32)).sample(range(timing.min_calls), min(self.cfg.timed_checks, timing.min_calls)))
-            reply = worker.request(
-                {"op": "time", "shape_index": i, "recipes": [InputRecipe(i, s).to_dict() for s in seeds],
-                 "check_calls": checks, "timing": _timing_dict(timing)},
-                self.cfg.deadline_time_s,
-            )
+            message = {"op": "time", "shape_index": i, "recipes": [InputRecipe(i, s).to_dict() for s in seeds],
+                       "check_calls": checks, "timing": _timing_dict(timing), "ipc": self.ev.ipc}
+            reply = self._collect(worker, message, worker.request(message, self.cfg.deadline_time_s), device)
             if not reply.get("ok"):
                 code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
                 return (ReasonItem(code, f"shape {i} while timing: {_with_traceback(reply)}", i),)

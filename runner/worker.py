@@ -62,11 +62,14 @@ class Harness:
             torch.empty(1, device="cuda").add_(1)
             torch.cuda.synchronize()
         # everything the harness calls later is bound here, before untrusted code
+        from cudarwin.runner import ipc
         from cudarwin.runner import timing as timing_mod
         from cudarwin.tasks import inputs as task_inputs
         from cudarwin.verifier import guards, inputs
 
         self.timing = timing_mod
+        self.ipc = ipc
+        self.shared: list = []  # outputs exported through CUDA IPC, alive until the next request
         self.task_inputs = task_inputs
         self.guards = guards
         self.vinputs = inputs
@@ -127,6 +130,7 @@ class Harness:
         while True:
             msg = recv(self.conn)
             op = msg.get("op")
+            self.shared = []  # the driver copied the last reply's outputs before sending this
             if op == "exit":
                 return
             handler = {"load": self.op_load, "run": self.op_run, "time": self.op_time}.get(op)
@@ -218,7 +222,7 @@ class Harness:
         else:
             model = ref.to(self.device)
             if self.kind == "compile":
-                model = self.torch.compile(model)
+                model = self.torch.compile(model, dynamic=False)  # specialized per shape, as timed
         del ref
         self.models[i] = model
         return model
@@ -277,8 +281,15 @@ class Harness:
         }
         self.first_call_done = True
         if issue is None:
-            reply["outputs"] = _to_cpu(out, torch)
+            reply["outputs"] = self._outputs(out, msg)
         return reply
+
+    def _outputs(self, out, msg):
+        """Outputs for the driver: CUDA IPC descriptors if it asked for them, else host copies."""
+        to_cpu = lambda o: _to_cpu(o, self.torch)  # noqa: E731
+        if msg.get("ipc") and self.device_name == "cuda":
+            return self.ipc.export_outputs(out, self.shared, to_cpu)
+        return to_cpu(out)
 
     def _thread_problem(self, before, after) -> str | None:
         if self.kind != "candidate":
@@ -343,7 +354,7 @@ class Harness:
         for i, out in checked:
             issue = self.guards.check_output(out, sets[i % k], self.device)
             outs.append({"call": i, "set": i % k, "roll": i // k, "issue": issue,
-                         "outputs": _to_cpu(out, torch) if issue is None else None})
+                         "outputs": self._outputs(out, msg) if issue is None else None})
         return {
             "ok": True,
             "event_ms": list(run.event_ms),

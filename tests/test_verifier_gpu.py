@@ -119,3 +119,26 @@ def test_kernelbench_load_inline_candidate_accepted(strict):
     ev = _eval(strict, "kernelbench_inline.py")
     assert ev.accepted, ev.verdict.reasons
     assert all("inline:scale_bias_relu" in s.kernels_ran for s in ev.shapes)
+
+
+def test_outputs_reach_the_driver_through_ipc(strict):
+    from cudarwin.runner.ipc import STATS
+
+    before = STATS["taken"]
+    ev = _eval(strict, "honest_relu.py")
+    assert ev.accepted, ev.verdict.reasons
+    assert strict.ipc and not strict.ipc_error
+    # every correctness trial's output and every timed check came through IPC
+    assert STATS["taken"] - before >= sum(s.trials for s in ev.shapes)
+
+
+def test_lying_ipc_descriptor_cannot_make_the_driver_read_past_it(tmp_path):
+    """The worker claims 65536x the bytes it owns: the driver refuses to map past the
+    allocation, falls back to the socket for good, and keeps judging correctly."""
+    with _evaluator(static_checks=False, baselines=(), baseline_dir=tmp_path) as ev:
+        lying = _eval(ev, "lying_ipc.py")
+        assert not ev.ipc and "reaches byte" in ev.ipc_error
+        # judged on the bytes sent over the socket; patching the harness's export is tampering
+        assert Reason.TAMPERING in lying.verdict.codes, lying.verdict.reasons
+        honest = _eval(ev, "honest_relu.py")
+        assert honest.accepted, honest.verdict.reasons

@@ -111,6 +111,10 @@ def _watched() -> dict[str, Any]:
                 watched[f"cudarwin.runtime.{name}"] = getattr(rt, name)
     except Exception:  # runtime needs cupy; CPU-only installs have none
         pass
+    import cudarwin.runner.ipc as ipc  # how outputs reach the driver
+
+    for name in ("export", "export_outputs", "address_range"):
+        watched[f"cudarwin.runner.ipc.{name}"] = getattr(ipc, name)
     return watched
 
 

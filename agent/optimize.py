@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
     evals = EvalService(evaluator.evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
     view = ProgressView(str(cfg.get("progress", "auto")), usage=(lambda: client.usage.total()) if client else (lambda: None), out=out)
     hardware = facts_from_evaluator(evaluator, device)
+    await asyncio.to_thread(_precompile_baselines, evaluator, tasks, out)
     contexts = []
     for task in tasks:
         store.add_task(task)
@@ -186,6 +188,29 @@ def _make_reviewer(cfg: DictConfig, client: LLMClient | None, store: ArchiveRunS
     if name not in client.models:
         raise CudarwinError(f"review.model={name!r} is not a key of llm.models", hint=f"one of: {', '.join(client.models)}")
     return Reviewer(client, client.models[name], store, reject=bool(review.get("reject")), loop=asyncio.get_running_loop())
+
+
+def _precompile_baselines(evaluator: Any, tasks: list[Task], out: TextIO | None) -> None:
+    """Compile the suite's missing torch.compile baselines in parallel before the search.
+
+    Otherwise the first evaluation of each task waits, alone, for inductor
+    to compile every shape (tens of seconds each).
+    """
+    store, config = getattr(evaluator, "store", None), getattr(evaluator, "config", None)
+    if store is None or config is None or config.device != "cuda" or "compile" not in config.baselines:
+        return
+    work = [(t, [i for i in range(len(t.shapes))
+                 if store.get(t, i, "compile") is None and not store.unavailable(t, i, "compile")]) for t in tasks]
+    work = [(t, idx) for t, idx in work if idx]
+    if not work:
+        return
+    jobs = max(1, min(8, (os.cpu_count() or 2) // 2, len(work)))
+    started = time.perf_counter()
+    if out is not None:
+        print(f"compiling torch.compile baselines of {len(work)} task(s), {jobs} at a time...", file=out, flush=True)
+    done = evaluator.precompile(work, jobs)
+    if out is not None:
+        print(f"compiled {done} of {len(work)} in {time.perf_counter() - started:.0f} s", file=out, flush=True)
 
 
 def _write_report(run_dir: Path) -> Path | None:

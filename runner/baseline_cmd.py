@@ -17,7 +17,7 @@ from cudarwin.types import CudarwinError, ExitCode, geomean
 
 
 def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes: str = "all",
-                  device: str = "cuda", jobs: int = 4) -> int:
+                  device: str = "cuda", jobs: int = 4, compile_timeout: float = 150.0) -> int:
     """Measure and store the baselines of every task in ``suite``; print a table."""
     import torch
 
@@ -32,7 +32,8 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
     if not loaded.tasks:
         raise CudarwinError(f"no tasks in {suite!r}")
     out_dir = Path(out) if out else REPO_BASELINES
-    with Evaluator(EvalConfig(device=device, baselines=modes, baseline_dir=out_dir)) as ev:
+    config = EvalConfig(device=device, baselines=modes, baseline_dir=out_dir, deadline_compile_s=compile_timeout)
+    with Evaluator(config) as ev:
         if device == "cuda":
             if ev.store.ceilings is None:
                 bw, peak = measure_ceilings(ev.gpus[0])
@@ -49,7 +50,7 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
             _precompile(ev, tasks, shapes, jobs)
         header = f"{'task':<28} {'category':<14} {'eager ms':>10} {'compile ms':>10} {'floor ms':>10} {'floor/eager':>11}"
         print(header)
-        ratios_compile, fracs = [], []
+        ratios_compile, fracs, no_compile = [], [], []
         for task in tasks:
             indices = _indices(task, shapes)
             row = {}
@@ -60,16 +61,21 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
                         row[mode] = t
             ev.store.save()
             eager, comp = row.get("eager"), row.get("compile")
+            why = ev.store.unavailable(task, 0, "compile") if "compile" in modes else None
+            if why:
+                no_compile.append(task.name)
             floor = floor_ms(task.meta.flops, task.meta.bytes, dict(task.shapes[0]), bw, peak)
             frac = floor / eager.median_ms if (floor and eager) else None
             if eager and comp:
                 ratios_compile.append(eager.median_ms / comp.median_ms)
             if frac:
                 fracs.append(frac)
-            print(f"{task.name[:28]:<28} {task.meta.category[:14]:<14} {_ms(eager):>10} {_ms(comp):>10} "
+            print(f"{task.name[:28]:<28} {task.meta.category[:14]:<14} {_ms(eager):>10} {'n/a' if why else _ms(comp):>10} "
                   f"{_ms_f(floor):>10} {f'{frac:.2f}' if frac else '-':>11}", flush=True)
         g = geomean(ratios_compile)
         print(f"\n{len(loaded.tasks)} tasks; geomean eager/compile time ratio: {g:.2f}" if g else f"\n{len(loaded.tasks)} tasks")
+        if no_compile:
+            print(f"torch.compile baseline n/a (compile ran past {compile_timeout:.0f} s): {', '.join(no_compile)}")
         if fracs:
             far = sum(1 for f in fracs if f < 0.1)
             print(f"eager reaches a median {sorted(fracs)[len(fracs) // 2]:.2f} of the roofline floor; "

@@ -59,7 +59,17 @@ class BaselineStore:
 
     def get(self, task: Task, shape_index: int, mode: str) -> Timing | None:
         entry = self.data["timings"].get(baseline_key(task, shape_index, mode))
-        return Timing.from_dict(entry) if entry else None
+        return Timing.from_dict(entry) if entry and "unavailable" not in entry else None
+
+    def unavailable(self, task: Task, shape_index: int, mode: str) -> str | None:
+        """Why this baseline cannot be measured here (e.g. torch.compile timed out), if known."""
+        entry = self.data["timings"].get(baseline_key(task, shape_index, mode))
+        return entry.get("unavailable") if entry else None
+
+    def put_unavailable(self, task: Task, shape_index: int, mode: str, reason: str) -> None:
+        """Record that a baseline cannot be measured, so nobody waits for it again."""
+        with self._lock:
+            self.data["timings"][baseline_key(task, shape_index, mode)] = {"unavailable": reason}
 
     def put(self, task: Task, shape_index: int, mode: str, timing: Timing) -> None:
         with self._lock:

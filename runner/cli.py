@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     base.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     base.add_argument("--jobs", type=int, default=4,
                       help="tasks compiled in parallel before torch.compile timing (default 4; 1: no pre-pass)")
+    base.add_argument("--compile-timeout", type=float, default=150.0,
+                      help="seconds torch.compile may take per shape; longer: that baseline is recorded as n/a")
     base.set_defaults(handler=run_baseline)
 
 
@@ -113,4 +115,5 @@ def run_baseline(args: argparse.Namespace) -> int:
     from cudarwin.runner.baseline_cmd import measure_suite
 
     return measure_suite(args.suite, out=args.out, modes=tuple(m for m in args.modes.split(",") if m),
-                        shapes=args.shapes, device=args.device, jobs=args.jobs)
+                        shapes=args.shapes, device=args.device, jobs=args.jobs,
+                        compile_timeout=args.compile_timeout)

@@ -85,12 +85,13 @@ class EvalConfig:
     deadline_run_s: float = 60.0
     deadline_time_s: float = 300.0
     deadline_baseline_s: float = 900.0
+    deadline_compile_s: float = 150.0  # torch.compile of one shape; longer: that baseline is n/a
     side_stream_gap_ms: float = 0.05  # device busy this long after the end event: hidden work
     roofline_margin: float = 0.8  # faster than this fraction of the floor is flagged
     baseline_dir: Path | None = None  # where measured baselines are written
     hidden_shapes: bool = True  # also check one secret shape not listed in SHAPES
     static_checks: bool = True  # off only to test the harness's run-time defenses
-    spare_workers: int = 3  # warm workers kept per GPU slot (1 on CPU); start-up takes seconds
+    spare_workers: int = 5  # warm workers kept per GPU slot (1 on CPU): start-up (~5 s) outlasts an evaluation
     ipc_outputs: bool = True  # GPU outputs reach the driver through CUDA IPC (else over the socket)
 
 
@@ -121,6 +122,7 @@ class Evaluator:
         else:
             self.store = BaselineStore("cpu", write_dir=config.baseline_dir)
         self._baseline_pool: WorkerPool | None = None  # started on first use
+        self._baseline_worker: Worker | None = None  # kept between tasks (trusted code only)
         self.ipc = config.ipc_outputs and config.device == "cuda" and _cupy_available()
         self.ipc_error = ""  # why IPC was turned off, if it was
         self._refs: OrderedDict[tuple, Any] = OrderedDict()
@@ -136,6 +138,9 @@ class Evaluator:
 
     def close(self) -> None:
         self.pool.close()
+        if self._baseline_worker is not None:
+            self._baseline_worker.dispose()
+            self._baseline_worker = None
         if self._baseline_pool is not None:
             self._baseline_pool.close()
 
@@ -164,12 +169,13 @@ class Evaluator:
         shape of the task) in one fresh worker, and the store is saved.
         """
         cached = self.store.get(task, shape_index, mode)
-        if cached is not None:
+        if cached is not None or self.store.unavailable(task, shape_index, mode):
             return cached
         with self._baseline_lock:
             cached = self.store.get(task, shape_index, mode)
-            if cached is None:
-                todo = [i for i in (shape_indices or range(len(task.shapes))) if self.store.get(task, i, mode) is None]
+            if cached is None and not self.store.unavailable(task, shape_index, mode):
+                todo = [i for i in (shape_indices or range(len(task.shapes)))
+                        if self.store.get(task, i, mode) is None and not self.store.unavailable(task, i, mode)]
                 self._measure_baselines(task, mode, todo or [shape_index])
                 self.store.save()
             return self.store.get(task, shape_index, mode)
@@ -241,15 +247,20 @@ class Evaluator:
         def one(item: tuple[Task, list[int]]) -> bool:
             task, indices = item
             worker = pool.acquire()
+            i = indices[0]
             try:
                 worker.request({"op": "load", "task_path": str(task.path), "kind": "compile"}, self.config.deadline_load_s)
                 for i in indices:
                     reply = worker.request({"op": "run", "recipe": InputRecipe(i, secret_seed()).to_dict(), "ipc": True},
-                                           self.config.deadline_baseline_s)
+                                           self.config.deadline_compile_s)
                     if not reply.get("ok"):
                         return False
                 return True
-            except WorkerFailure:
+            except WorkerFailure as err:
+                if err.code is Reason.TIMEOUT:  # nobody should wait for this compile again
+                    for j in indices[indices.index(i):]:
+                        self.store.put_unavailable(
+                            task, j, "compile", f"torch.compile took over {self.config.deadline_compile_s:.0f} s")
                 return False
             finally:
                 pool.release(worker)
@@ -265,23 +276,45 @@ class Evaluator:
             pool.close()
 
     def _measure_baselines(self, task: Task, mode: str, shape_indices: list[int]) -> None:
-        """Time the reference (eager or compiled) in a fresh worker, as candidates are timed."""
+        """Time the reference (eager or compiled) in a baseline worker, as candidates are timed.
+
+        Baseline workers run trusted code only, so one serves task after task
+        (start-up would otherwise dominate a suite's baselines); a worker that
+        fails is replaced.
+        """
         pool = self._baseline_workers()
-        worker = pool.acquire()
+        worker = self._baseline_worker or pool.acquire()
+        self._baseline_worker = None
+        healthy = False
         try:
             worker.request({"op": "load", "task_path": str(task.path), "kind": mode}, self.config.deadline_load_s)
             for i in shape_indices:
                 recipes = [InputRecipe(i, secret_seed()).to_dict() for _ in range(self._input_sets(task, i))]
-                reply = worker.request(
-                    {"op": "time", "shape_index": i, "recipes": recipes, "timing": _timing_dict(self.config.timing)},
-                    self.config.deadline_baseline_s,
-                )
+                # the first call of a compiled model compiles it: bounded, or the suite waits for hours
+                deadline = self.config.deadline_baseline_s
+                if mode == "compile":
+                    deadline = min(deadline, self.config.deadline_compile_s + 120.0)
+                try:
+                    reply = worker.request(
+                        {"op": "time", "shape_index": i, "recipes": recipes, "timing": _timing_dict(self.config.timing)},
+                        deadline,
+                    )
+                except WorkerFailure as err:
+                    if mode == "compile" and err.code is Reason.TIMEOUT:
+                        self.store.put_unavailable(task, i, mode, f"torch.compile and timing took over {deadline:.0f} s")
+                    raise
                 if reply.get("ok"):
                     self.store.put(task, i, mode, summarize(reply["event_ms"], reply["method"]))
+                elif reply.get("fatal"):
+                    raise WorkerFailure(Reason.RUNTIME_ERROR, reply.get("message", ""))
+            healthy = True
         except WorkerFailure:
             pass  # a baseline that cannot be measured stays missing; speedups show as n/a
         finally:
-            pool.release(worker)
+            if healthy:
+                self._baseline_worker = worker
+            else:
+                pool.release(worker)
 
     def hidden_shape(self, task: Task, device: torch.device) -> dict[str, Any] | None:
         """A shape not listed in ``SHAPES``, drawn anew for every evaluation (REWARD_HACKS #11).

@@ -175,6 +175,7 @@ class Harness:
         self.shapes = list(self.task.shapes) + [dict(s) for s in msg.get("hidden_shapes", ())]
         self.kind = msg["kind"]
         self.policy = msg.get("policy", "strict")
+        self.models = {}  # a baseline worker serves one task after another
         if self.kind != "candidate":
             return {"ok": True, "import_s": 0.0}
         import importlib.util

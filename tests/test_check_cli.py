@@ -95,3 +95,26 @@ def test_baseline_command_writes_the_store(tmp_path, capsys):
     keys = [k for k in data["timings"] if k.startswith("relu_task|")]
     assert len(keys) == 3 and all("|eager|" in k for k in keys)
     assert all(data["timings"][k]["median_ms"] > 0 for k in keys)
+
+
+def test_unavailable_baseline_is_not_measured_again(tmp_path, capsys):
+    """A compile baseline recorded as n/a (its compile timed out) is skipped, not retried for hours."""
+    from cudarwin.runner import EvalConfig, Evaluator
+    from cudarwin.tasks import load_task
+
+    task = load_task(HERE / "fixtures" / "check" / "relu_task.py")
+    with Evaluator(EvalConfig(device="cpu", baselines=("eager",), baseline_dir=tmp_path)) as ev:
+        ev.store.put_unavailable(task, 0, "compile", "torch.compile took over 150 s")
+        assert ev.baseline(task, 0, "compile") is None
+        assert ev._baseline_worker is None and ev._baseline_pool is None  # no worker was even started
+        assert ev.store.unavailable(task, 0, "compile") == "torch.compile took over 150 s"
+        assert ev.store.unavailable(task, 0, "eager") is None
+        # the eager baselines of two tasks come from one reused baseline worker
+        assert ev.baseline(task, 0, "eager").median_ms > 0
+        kept = ev._baseline_worker
+        other = load_task(HERE / "fixtures" / "check" / "softmax_task.py")
+        assert ev.baseline(other, 0, "eager").median_ms > 0
+        assert kept is not None and ev._baseline_worker is kept
+        ev.store.save()
+    data = json.loads((tmp_path / "cpu.json").read_text())
+    assert any(v == {"unavailable": "torch.compile took over 150 s"} for v in data["timings"].values())

@@ -95,23 +95,26 @@ def test_tunable_extremes_stay_correct(name, values):
 
 @pytest.mark.parametrize("name", QUICK)
 def test_quick_suite_candidates_are_accepted(name):
-    from cudarwin.runner import EvalConfig, Evaluator
+    from cudarwin.runner import EvalConfig, Evaluator, TimingConfig
 
     result = propose_offline(FULL[name], "strict")
     if not isinstance(result, Proposed):
         assert result.reason.startswith("no proposal: ")
         return
-    with Evaluator(EvalConfig(device="cuda", policy=Policy.STRICT)) as ev:
+    timing = TimingConfig(budget_ms=20.0, warmup_ms=5.0, min_measured_ms=5.0)
+    with Evaluator(EvalConfig(device="cuda", policy=Policy.STRICT, baselines=("eager",), timing=timing)) as ev:
         evaluation = ev.evaluate(FULL[name], Candidate(source=result.candidate.source, proposer="offline"))
     assert evaluation.accepted, evaluation.verdict.reasons
 
 
 @pytest.mark.parametrize("name", ["linear_gelu_layernorm", "causal_conv1d", "conv2d_relu_groupnorm", "swiglu_mlp"])
 def test_torch_ok_epilogue_is_accepted(name):
-    from cudarwin.runner import EvalConfig, Evaluator
+    from cudarwin.runner import EvalConfig, Evaluator, TimingConfig
 
     result = propose_offline(FULL[name], "torch-ok")
     assert isinstance(result, Proposed)
-    with Evaluator(EvalConfig(device="cuda", policy=Policy.TORCH_OK)) as ev:
+    # verdicts only: the eager baseline and short timing (torch.compile baselines take minutes)
+    timing = TimingConfig(budget_ms=20.0, warmup_ms=5.0, min_measured_ms=5.0)
+    with Evaluator(EvalConfig(device="cuda", policy=Policy.TORCH_OK, baselines=("eager",), timing=timing)) as ev:
         evaluation = ev.evaluate(FULL[name], result.candidate)
     assert evaluation.accepted, evaluation.verdict.reasons

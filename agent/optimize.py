@@ -116,10 +116,12 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
 
     async def one(ctx: SearchContext) -> None:
         async with limit:
+            began = time.perf_counter()
             if client is not None and device == "cuda":  # the first prompt shows the baselines to beat
                 ctx.baselines = await _prompt_baselines(ctx, evaluator, store)
             strategy = make_strategy(build.plain(cfg.search))
             await strategy.run(ctx)
+            ctx.stats.search_s += time.perf_counter() - began
             ctx.stats.done = True
             view.update(ctx.stats)
 
@@ -152,6 +154,7 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
 def _throughput(wall_s: float, evals: EvalService, stats: tuple[TaskStats, ...]) -> dict[str, float]:
     """How the run spent its time: evaluations per minute, evaluator busy share, proposal waits."""
     wall = max(wall_s, 1e-9)
+    searched = sum(s.search_s for s in stats)
     return {
         "wall_s": round(wall_s, 3),
         "evaluations_per_min": round(60.0 * evals.evaluated / wall, 3),
@@ -160,12 +163,15 @@ def _throughput(wall_s: float, evals: EvalService, stats: tuple[TaskStats, ...])
         "evaluation_busy_share": round(evals.busy_s / (wall * evals.workers), 4),
         # summed over concurrent conversations, so it can exceed the wall time
         "proposal_wait_s": round(sum(s.propose_s for s in stats), 3),
+        # the share of the tasks' search time spent waiting for proposals (the LLM's share)
+        "proposal_wait_share": round(min(1.0, sum(s.propose_s for s in stats) / searched), 4) if searched else 0.0,
     }
 
 
 def throughput_line(t: dict[str, float]) -> str:
     return (f"{t['evaluations_per_min']:.1f} evaluations/min over {t['wall_s']:.1f} s; evaluation workers busy "
-            f"{100 * t['evaluation_busy_share']:.0f}% of the time; {t['proposal_wait_s']:.1f} s waiting for proposals")
+            f"{100 * t['evaluation_busy_share']:.0f}% of the time; {t['proposal_wait_s']:.1f} s waiting for proposals "
+            f"({100 * t.get('proposal_wait_share', 0.0):.0f}% of the tasks' search time)")
 
 
 async def _prompt_baselines(ctx: SearchContext, evaluator: Any, store: ArchiveRunStore) -> tuple:

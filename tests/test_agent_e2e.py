@@ -107,6 +107,7 @@ def run_e2e(tmp_path: Path, device_args: list[str], first: str, second: str) -> 
         t = json.loads((run_dir / "summary.json").read_text())["throughput"]
         assert t["wall_s"] > 0 and t["evaluation_busy_s"] > 0 and t["evaluations_per_min"] > 0
         assert 0 < t["evaluation_busy_share"] <= 1.0 and t["proposal_wait_s"] >= 0
+        assert 0 < t["proposal_wait_share"] < 1.0  # the fake server answers at once; evaluations dominate
         # the same command again: zero HTTP calls, zero evaluations
         sent = len(server.requests)
         assert main(args) == 0

@@ -28,6 +28,7 @@ class TaskStats:
     stopped: str = ""  # why the search ended early, if it did
     done: bool = False
     propose_s: float = 0.0  # time spent waiting for the proposer (LLM answers)
+    search_s: float = 0.0  # wall time of this task's search, start to end
 
     def count(self, evaluation: Evaluation) -> None:
         self.evaluated += 1

@@ -202,12 +202,10 @@ def _precompile_baselines(evaluator: Any, tasks: list[Task], out: TextIO | None)
     Otherwise the first evaluation of each task waits, alone, for inductor
     to compile every shape (tens of seconds each).
     """
-    store, config = getattr(evaluator, "store", None), getattr(evaluator, "config", None)
-    if store is None or config is None or config.device != "cuda" or "compile" not in config.baselines:
+    config = getattr(evaluator, "config", None)
+    if not hasattr(evaluator, "precompile") or config is None or config.device != "cuda" or "compile" not in config.baselines:
         return
-    work = [(t, [i for i in range(len(t.shapes))
-                 if store.get(t, i, "compile") is None and not store.unavailable(t, i, "compile")]) for t in tasks]
-    work = [(t, idx) for t, idx in work if idx]
+    work = evaluator.missing_compile(tasks)
     if not work:
         return
     jobs = max(1, min(8, (os.cpu_count() or 2) // 2, len(work)))

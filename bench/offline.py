@@ -146,10 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     baselines = tuple(b for b in args.baselines.split(",") if b)
     with Evaluator(EvalConfig(device="cuda", policy=policy, baselines=baselines)) as ev:
         if "compile" in baselines and args.jobs > 1:  # compile every missing baseline up front, in parallel
-            work = [(t, [i for i in range(len(t.shapes)) if ev.store.get(t, i, "compile") is None
-                         and not ev.store.unavailable(t, i, "compile")]) for t in tasks]
             t0 = time.perf_counter()
-            n = ev.precompile([(t, idx) for t, idx in work if idx], args.jobs)
+            n = ev.precompile(ev.missing_compile(tasks), args.jobs)
             print(f"compiled {n} task(s) ahead in {time.perf_counter() - t0:.0f} s", flush=True)
         for task in tasks:
             res = _run_task(ev, task, policy, args.variants)

@@ -92,8 +92,7 @@ def _precompile(ev, tasks, shapes: str, jobs: int) -> None:
     """Compile every task still missing a torch.compile baseline, ``jobs`` at a time."""
     import time
 
-    work = [(t, [i for i in _indices(t, shapes) if ev.store.get(t, i, "compile") is None]) for t in tasks]
-    work = [(t, idx) for t, idx in work if idx]
+    work = ev.missing_compile(tasks, headline_only=shapes != "all")
     if not work:
         return
     print(f"compiling {len(work)} task(s) with torch.compile, {jobs} at a time (timing follows, alone on the GPU)",

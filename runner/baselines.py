@@ -61,6 +61,10 @@ class BaselineStore:
         entry = self.data["timings"].get(baseline_key(task, shape_index, mode))
         return Timing.from_dict(entry) if entry and "unavailable" not in entry else None
 
+    def missing(self, task: Task, shape_index: int, mode: str) -> bool:
+        """No timing stored and not known to be unmeasurable: this baseline is still to measure."""
+        return self.get(task, shape_index, mode) is None and not self.unavailable(task, shape_index, mode)
+
     def unavailable(self, task: Task, shape_index: int, mode: str) -> str | None:
         """Why this baseline cannot be measured here (e.g. torch.compile timed out), if known."""
         entry = self.data["timings"].get(baseline_key(task, shape_index, mode))

@@ -168,14 +168,11 @@ class Evaluator:
         A missing baseline is measured for ``shape_indices`` (default: every
         shape of the task) in one fresh worker, and the store is saved.
         """
-        cached = self.store.get(task, shape_index, mode)
-        if cached is not None or self.store.unavailable(task, shape_index, mode):
-            return cached
+        if not self.store.missing(task, shape_index, mode):
+            return self.store.get(task, shape_index, mode)
         with self._baseline_lock:
-            cached = self.store.get(task, shape_index, mode)
-            if cached is None and not self.store.unavailable(task, shape_index, mode):
-                todo = [i for i in (shape_indices or range(len(task.shapes)))
-                        if self.store.get(task, i, mode) is None and not self.store.unavailable(task, i, mode)]
+            if self.store.missing(task, shape_index, mode):
+                todo = [i for i in (shape_indices or range(len(task.shapes))) if self.store.missing(task, i, mode)]
                 self._measure_baselines(task, mode, todo or [shape_index])
                 self.store.save()
             return self.store.get(task, shape_index, mode)
@@ -226,6 +223,12 @@ class Evaluator:
         if self._baseline_pool is None:
             self._baseline_pool = WorkerPool(self.config.device, self.gpus[:1], spares=2, extra_env=_inductor_env())
         return self._baseline_pool
+
+    def missing_compile(self, tasks: list[Task], headline_only: bool = False) -> list[tuple[Task, list[int]]]:
+        """(task, shape indices) whose ``torch.compile`` baseline is still to measure: work for ``precompile``."""
+        work = [(t, [i for i in (range(1) if headline_only else range(len(t.shapes)))
+                     if self.store.missing(t, i, "compile")]) for t in tasks]
+        return [(t, idx) for t, idx in work if idx]
 
     def precompile(self, work: list[tuple[Task, list[int]]], jobs: int, progress=None) -> int:
         """Fill the shared inductor cache for ``torch.compile`` baselines, ``jobs`` tasks at a time.

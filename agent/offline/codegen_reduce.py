@@ -144,6 +144,19 @@ def _body_lines(ps: _Passes, p: int, load: dict[int, str], cache_store: dict[int
 # ---------------------------------------------------------------------- rows
 
 
+def _layout_lines(prog, strided, what: str) -> list[str]:
+    """Launch-time Python that splits the tensors into outer / reduced / inner groups, or refuses."""
+    lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
+    strides = ", ".join(f"_bstrides(_shapes[{k}], _strides[{k}], _F)" for k in strided)
+    return [
+        f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
+        "if _g is None:",
+        f"    raise RuntimeError('stride pattern cannot be indexed as {what}')",
+        "_o0, _o1, _r0, _r1, _i, _per = _g",
+        *_split_guard(prog),
+    ]
+
+
 def _split_guard(prog: Program) -> list[str]:
     if prog.reduced_split:
         return []
@@ -230,14 +243,8 @@ def rows(plan: Plan, name: str, headline_r: int) -> Kernel:
     lines += [f"  if (active && lane == 0) out{m}[row] = v{v};" for m, v in ps.row_outputs]
     lines.append("}")
 
-    lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
-    strides = ", ".join(f"_bstrides(_shapes[{k}], _strides[{k}], _F)" for k in strided)
     configure = [
-        f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
-        "if _g is None:",
-        "    raise RuntimeError('stride pattern cannot be indexed as rows')",
-        "_o0, _o1, _r0, _r1, _i, _per = _g",
-        *_split_guard(prog),
+        *_layout_lines(prog, strided, "rows"),
         "_rows = _o0 * _o1",
         "_grid = -(-_rows // _RPB)",
         "_block = THREADS_PER_ROW * _RPB",
@@ -343,14 +350,8 @@ def columns(plan: Plan, name: str) -> Kernel:
     lines += [f"    out{m}[t] = v{v};" for m, v in ps.row_outputs]
     lines += ["  }", "}"]
 
-    lo, hi = prog.reduce_dims[0], prog.reduce_dims[-1]
-    strides = ", ".join(f"_bstrides(_shapes[{k}], _strides[{k}], _F)" for k in strided)
     configure = [
-        f"_g = _group_layout(_F, {lo}, {hi}, [{strides}])",
-        "if _g is None:",
-        "    raise RuntimeError('stride pattern cannot be indexed as columns')",
-        "_o0, _o1, _r0, _r1, _i, _per = _g",
-        *_split_guard(prog),
+        *_layout_lines(prog, strided, "columns"),
         "_total = _o0 * _o1 * _i",
         "_grid = max(1, min(-(-_total // BLOCK), _sm_count(_dev) * 32)) if _total else 0",
         "_block = BLOCK",

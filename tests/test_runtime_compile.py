@@ -44,7 +44,7 @@ BROKEN = 'extern "C" __global__ void f(float* y) {\n    int i = threadIdx.x;\n\n
 def private_cache(tmp_path, monkeypatch):
     """Each test gets an empty disk cache and memory cache."""
     monkeypatch.setenv(runtime.CACHE_ENV, str(tmp_path / "kernels"))
-    monkeypatch.setattr(runtime, "_memory_cache", {})
+    monkeypatch.setattr(runtime.cache, "_memory_cache", {})
 
 
 @pytest.mark.parametrize("arch", ["sm_90", "sm_80", "86"])
@@ -123,7 +123,7 @@ def test_disk_cache_is_written_and_used(tmp_path):
     first = compile_cuda(RELU)
     files = list((tmp_path / "kernels").glob("*.json"))
     assert [f.stem for f in files] == [first.key]
-    runtime._memory_cache.clear()  # a new process: only the disk cache is left
+    runtime.cache._memory_cache.clear()  # a new process: only the disk cache is left
     second = compile_cuda(RELU)
     assert second.cached and second.cubin == first.cubin and second.kernels == first.kernels
     assert second.seconds < first.seconds
@@ -137,7 +137,7 @@ def test_damaged_cache_entry_is_recompiled(tmp_path, damage):
     if damage == "same key, bad cubin":
         damage = path.read_text().replace('"cubin": "', '"cubin": "@@')
     path.write_text(damage)
-    runtime._memory_cache.clear()
+    runtime.cache._memory_cache.clear()
     again = compile_cuda(RELU)
     assert not again.cached and again.cubin == first.cubin
 
@@ -221,7 +221,7 @@ def test_unsupported_arch_lists_what_nvrtc_supports():
 
 
 def test_missing_headers_get_a_hint(monkeypatch):
-    monkeypatch.setattr(runtime, "_include_cache", [()])
+    monkeypatch.setattr(runtime.headers, "_include_cache", [()])
     with pytest.raises(CudaCompileError, match="set CUDA_PATH"):
         compile_cuda(HALF)
 

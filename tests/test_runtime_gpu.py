@@ -69,7 +69,7 @@ def private_cache(tmp_path, monkeypatch):
     """Empty disk and memory caches for each test."""
     monkeypatch.setenv(runtime.CACHE_ENV, str(tmp_path / "kernels"))
     monkeypatch.delenv(runtime.MODE_ENV, raising=False)
-    monkeypatch.setattr(runtime, "_memory_cache", {})
+    monkeypatch.setattr(runtime.cache, "_memory_cache", {})
     monkeypatch.setattr(runtime, "_modules", {})
 
 
@@ -188,7 +188,7 @@ def test_driver_refusal_is_a_launch_error():
 def test_cache_serves_a_new_module_after_memory_is_cleared(monkeypatch):
     first = load_cuda(RELU)
     assert not first.compiled.cached
-    monkeypatch.setattr(runtime, "_memory_cache", {})
+    monkeypatch.setattr(runtime.cache, "_memory_cache", {})
     monkeypatch.setattr(runtime, "_modules", {})
     second = load_cuda(RELU)
     assert second is not first and second.compiled.cached

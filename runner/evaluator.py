@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from cudarwin.runner.baselines import BaselineStore
 from cudarwin.runner.hardware import GpuInfo, default_ceilings, floor_ms, gpu_info
 from cudarwin.runner.ipc import IpcError, import_outputs
 from cudarwin.runner.pool import Worker, WorkerFailure, WorkerPool
+from cudarwin.runner.protocol import Kind, LoadRequest, RunRequest, TimeRequest
 from cudarwin.runner.timing import TimingConfig, summarize
 from cudarwin.tasks import import_task, make_inputs, make_model
 from cudarwin.types import (
@@ -50,6 +51,7 @@ from cudarwin.verifier.compare import compare, flatten_outputs
 from cudarwin.verifier.inputs import (
     DEFAULT_VARIANTS, InputRecipe, Variant, apply_variant, flat_tensors, roll_inputs, secret_seed, to_double,
 )
+from cudarwin.verifier.observations import GuardFindings, RunObservation
 from cudarwin.verifier.static import check_source
 
 _REFERENCE_CACHE = 24  # reference models kept (about 3 shapes x 8 tasks)
@@ -58,13 +60,6 @@ _REFERENCE_CACHE = 24  # reference models kept (about 3 shapes x 8 tasks)
 # a large finite value (an unwritten output that survives one pattern fails the other).
 POISON_VALUES = (float("nan"), 7.7e29)
 
-_WORKER_CODES = {
-    "compile_error": Reason.COMPILE_ERROR, "import_error": Reason.IMPORT_ERROR,
-    "no_modelnew": Reason.NO_MODELNEW, "reference_reuse": Reason.REFERENCE_REUSE,
-    "init_error": Reason.INIT_ERROR, "runtime_error": Reason.RUNTIME_ERROR,
-    "cuda_error": Reason.CUDA_ERROR, "out_of_memory": Reason.OUT_OF_MEMORY, "exited": Reason.EXITED,
-    "output_flood": Reason.OUTPUT_FLOOD,
-}
 
 
 @dataclass(frozen=True)
@@ -252,11 +247,10 @@ class Evaluator:
             worker = pool.acquire()
             i = indices[0]
             try:
-                worker.request({"op": "load", "task_path": str(task.path), "kind": "compile"}, self.config.deadline_load_s)
+                worker.request(LoadRequest(str(task.path), Kind.COMPILE), self.config.deadline_load_s)
                 for i in indices:
-                    reply = worker.request({"op": "run", "recipe": InputRecipe(i, secret_seed()).to_dict(), "ipc": True},
-                                           self.config.deadline_compile_s)
-                    if not reply.get("ok"):
+                    obs = worker.request(RunRequest(InputRecipe(i, secret_seed()), ipc=True), self.config.deadline_compile_s)
+                    if obs.fault is not None:
                         return False
                 return True
             except WorkerFailure as err:
@@ -290,26 +284,25 @@ class Evaluator:
         self._baseline_worker = None
         healthy = False
         try:
-            worker.request({"op": "load", "task_path": str(task.path), "kind": mode}, self.config.deadline_load_s)
+            loaded = worker.request(LoadRequest(str(task.path), Kind(mode)), self.config.deadline_load_s)
+            if loaded.fault is not None:
+                raise WorkerFailure(loaded.fault.code, loaded.fault.message)
             for i in shape_indices:
-                recipes = [InputRecipe(i, secret_seed()).to_dict() for _ in range(self._input_sets(task, i))]
+                recipes = tuple(InputRecipe(i, secret_seed()) for _ in range(self._input_sets(task, i)))
                 # the first call of a compiled model compiles it: bounded, or the suite waits for hours
                 deadline = self.config.deadline_baseline_s
                 if mode == "compile":
                     deadline = min(deadline, self.config.deadline_compile_s + 120.0)
                 try:
-                    reply = worker.request(
-                        {"op": "time", "shape_index": i, "recipes": recipes, "timing": _timing_dict(self.config.timing)},
-                        deadline,
-                    )
+                    obs = worker.request(TimeRequest(i, recipes, self.config.timing), deadline)
                 except WorkerFailure as err:
                     if mode == "compile" and err.code is Reason.TIMEOUT:
                         self.store.put_unavailable(task, i, mode, f"torch.compile and timing took over {deadline:.0f} s")
                     raise
-                if reply.get("ok"):
-                    self.store.put(task, i, mode, summarize(reply["event_ms"], reply["method"]))
-                elif reply.get("fatal"):
-                    raise WorkerFailure(Reason.RUNTIME_ERROR, reply.get("message", ""))
+                if obs.fault is None:
+                    self.store.put(task, i, mode, summarize(obs.event_ms, obs.method))
+                elif obs.fault.fatal:
+                    raise WorkerFailure(obs.fault.code, obs.fault.message)
             healthy = True
         except WorkerFailure:
             pass  # a baseline that cannot be measured stays missing; speedups show as n/a
@@ -405,10 +398,6 @@ def build_inputs(module, shape: Shape, recipe: InputRecipe, device: torch.device
     return roll_inputs(apply_variant(inputs, recipe.variant), recipe.roll)
 
 
-def _timing_dict(cfg: TimingConfig) -> dict[str, Any]:
-    return {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
-
-
 def _nbytes(out: Any) -> int:
     return sum(t.numel() * t.element_size() for t in flatten_outputs(out) if isinstance(t, torch.Tensor))
 
@@ -477,25 +466,23 @@ class _Run:
             self.all_shapes.append(hidden)
             self.hidden = _ShapeState()
         t0 = time.perf_counter()
-        reply = worker.request(
-            {"op": "load", "task_path": str(self.task.path), "candidate_path": str(path),
-             "kind": "candidate", "policy": self.cfg.policy.value, "hidden_shapes": self.all_shapes[len(self.task.shapes):]},
+        obs = worker.request(
+            LoadRequest(str(self.task.path), Kind.CANDIDATE, str(path), self.cfg.policy,
+                        tuple(dict(s) for s in self.all_shapes[len(self.task.shapes):])),
             self.cfg.deadline_load_s,
         )
         self.stage_time("load", t0)
         arch = self._arch()
-        if not reply.get("ok"):
-            code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
-            message = reply.get("message", "")
-            if code is Reason.COMPILE_ERROR:
-                self.compile = CompileReport(False, arch, self.stages["load"], log=message)
-                return (ReasonItem(code, message),)
+        if obs.fault is not None:
+            if obs.fault.code is Reason.COMPILE_ERROR:
+                self.compile = CompileReport(False, arch, self.stages["load"], log=obs.fault.message)
+                return (ReasonItem(obs.fault.code, obs.fault.message),)
             self.stage = Stage.LOAD
-            return (ReasonItem(code, _with_traceback(reply)),)
-        self.compile = CompileReport(True, arch, float(reply.get("import_s", 0.0)))
+            return (ReasonItem(obs.fault.code, obs.fault.detail),)
+        self.compile = CompileReport(True, arch, obs.import_s)
         self.stage = Stage.LOAD
-        if reply.get("tamper"):
-            return (ReasonItem(Reason.TAMPERING, "importing the candidate changed: " + "; ".join(reply["tamper"])),)
+        if obs.tamper:
+            return (ReasonItem(Reason.TAMPERING, "importing the candidate changed: " + "; ".join(obs.tamper)),)
         return ()
 
     def _arch(self) -> str:
@@ -523,27 +510,26 @@ class _Run:
         out_bytes: dict[int, int] = {}  # output size per shape, known after its first trial
         for n, recipe in enumerate(self._trials()):
             i = recipe.shape_index
-            message = {"op": "run", "recipe": recipe.to_dict(), "poison_value": POISON_VALUES[n % 2],
-                       "ipc": self.ev.ipc}
+            poison = POISON_VALUES[n % 2]
             if i in out_bytes:  # send first: the reference is computed while the worker runs
-                message["poison_bytes"] = out_bytes[i]
-                pending = worker.send(message)
+                request = RunRequest(recipe, out_bytes[i], poison, self.ev.ipc)
+                pending = worker.send(request)
                 ref, ref64 = self.ev.expected(self.task, self.all_shapes[i], recipe, device)
             else:  # the poison must cover the output, whose size the reference tells
                 ref, ref64 = self.ev.expected(self.task, self.all_shapes[i], recipe, device)
-                out_bytes[i] = message["poison_bytes"] = 2 * _nbytes(ref) + (1 << 20)
-                pending = worker.send(message)
-            reply = self._collect(worker, message, worker.reply(pending, self.cfg.deadline_run_s), device)
-            if not reply.get("ok"):
-                code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
-                return (*problems, ReasonItem(code, f"shape {i}: {_with_traceback(reply)}", i))
-            fatal = self._guard_reply(reply, i if i < len(self.task.shapes) else None)
+                out_bytes[i] = 2 * _nbytes(ref) + (1 << 20)
+                request = RunRequest(recipe, out_bytes[i], poison, self.ev.ipc)
+                pending = worker.send(request)
+            obs = self._collect(worker, request, worker.reply(pending, self.cfg.deadline_run_s), device)
+            if obs.fault is not None:
+                return (*problems, ReasonItem(obs.fault.code, f"shape {i}: {obs.fault.detail}", i))
+            fatal = self._guard_reasons(obs.guards, i if i < len(self.task.shapes) else None)
             if fatal:
                 return (*problems, *fatal)
             hidden = i >= len(self.task.shapes)
             st = self.hidden if hidden else self.shapes[i]
-            st.kernels.update(k for k, v in reply.get("launches", {}).items() if v)
-            cmp = compare(reply.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol,
+            st.kernels.update(k for k, v in (obs.guards.launches or ()) if v)
+            cmp = compare(obs.outputs, ref, ref64, atol=meta.atol, rtol=meta.rtol,
                           shape_index=None if hidden else i)
             st.trials += 1
             if math.isfinite(cmp.max_abs_err):
@@ -565,44 +551,38 @@ class _Run:
                     Reason.SHAPE_SPECIALIZED, f"correct on shapes {passed} but wrong on shapes {failed}"))
         return tuple(problems)
 
-    def _collect(self, worker: Worker, message: dict, reply: dict, device: torch.device) -> dict:
-        """``reply`` with its outputs in the driver's memory, fetched before the next request.
+    def _collect(self, worker: Worker, request, obs, device: torch.device):
+        """``obs`` with its outputs in the driver's memory, fetched before the next request.
 
         If the outputs came as IPC descriptors that cannot be mapped, IPC is
         turned off for this evaluator and the request is repeated over the socket.
         """
-        if not (reply.get("ok") and message.get("ipc")):
-            return reply
+        if obs.fault is not None or not request.ipc:
+            return obs
         try:
-            if message["op"] == "run":
-                reply["outputs"] = import_outputs(reply.get("outputs"), device)
-            else:
-                for item in reply.get("checked", []):
-                    item["outputs"] = import_outputs(item.get("outputs"), device)
+            if isinstance(obs, RunObservation):
+                return replace(obs, outputs=import_outputs(obs.outputs, device))
+            return replace(obs, checked=tuple(replace(c, outputs=import_outputs(c.outputs, device)) for c in obs.checked))
         except IpcError as err:
             self.ev.ipc_failed(err)
-            deadline = self.cfg.deadline_run_s if message["op"] == "run" else self.cfg.deadline_time_s
-            return worker.request({**message, "ipc": False}, deadline)
-        return reply
+            deadline = self.cfg.deadline_run_s if isinstance(request, RunRequest) else self.cfg.deadline_time_s
+            return worker.request(replace(request, ipc=False), deadline)
 
-    def _guard_reply(self, reply: dict, i: int | None) -> tuple[ReasonItem, ...]:
+    def _guard_reasons(self, g: GuardFindings, i: int | None) -> tuple[ReasonItem, ...]:
         """Reasons from the worker's guards for one call (empty when clean)."""
         out: list[ReasonItem] = []
-        if reply.get("tamper"):
-            out.append(ReasonItem(Reason.TAMPERING, "; ".join(reply["tamper"]), i))
-        if reply.get("threads"):
-            out.append(ReasonItem(Reason.BACKGROUND_WORK, reply["threads"], i))
-        issue = reply.get("issue")
-        if issue:
-            code, _, msg = issue.partition(": ")
-            out.append(ReasonItem(Reason(code), msg, i))
-        if reply.get("mutated"):
+        if g.tamper:
+            out.append(ReasonItem(Reason.TAMPERING, "; ".join(g.tamper), i))
+        if g.background:
+            out.append(ReasonItem(Reason.BACKGROUND_WORK, g.background, i))
+        if g.issue is not None:
+            out.append(ReasonItem(g.issue.code, g.issue.message, i))
+        if g.mutated:
             out.append(ReasonItem(Reason.INPUT_MUTATED, "the call changed its input tensors", i))
-        ops = reply.get("compute_ops") or {}
-        if ops and self.cfg.policy is Policy.STRICT:
-            names = ", ".join(f"{k} x{v}" for k, v in sorted(ops.items()))
+        if g.compute_ops and self.cfg.policy is Policy.STRICT:
+            names = ", ".join(f"{k} x{v}" for k, v in sorted(g.compute_ops))
             out.append(ReasonItem(Reason.TORCH_COMPUTE, f"torch ops did arithmetic under the strict policy: {names}", i))
-        if self.cfg.device == "cuda" and not any(reply.get("launches", {}).values()):
+        if self.cfg.device == "cuda" and g.launches is not None and not any(v for _, v in g.launches):
             where = "a hidden shape" if i is None else f"shape {i}"
             out.append(ReasonItem(Reason.NO_CUSTOM_KERNEL, f"no custom kernel ran on {where}", i))
         return tuple(out)
@@ -614,21 +594,19 @@ class _Run:
             k = self.ev._input_sets(self.task, i)
             seeds = [secret_seed() for _ in range(k)]
             checks = sorted(random.Random(secrets.randbits(32)).sample(range(timing.min_calls), min(self.cfg.timed_checks, timing.min_calls)))
-            message = {"op": "time", "shape_index": i, "recipes": [InputRecipe(i, s).to_dict() for s in seeds],
-                       "check_calls": checks, "timing": _timing_dict(timing), "ipc": self.ev.ipc}
-            reply = self._collect(worker, message, worker.request(message, self.cfg.deadline_time_s), device)
-            if not reply.get("ok"):
-                code = _WORKER_CODES.get(reply.get("code"), Reason.RUNTIME_ERROR)
-                return (ReasonItem(code, f"shape {i} while timing: {_with_traceback(reply)}", i),)
-            bad = [p for p in self._guard_reply({**reply, "launches": {"_": 1}}, i)]
+            request = TimeRequest(i, tuple(InputRecipe(i, s) for s in seeds), timing, tuple(checks), self.ev.ipc)
+            obs = self._collect(worker, request, worker.request(request, self.cfg.deadline_time_s), device)
+            if obs.fault is not None:
+                return (ReasonItem(obs.fault.code, f"shape {i} while timing: {obs.fault.detail}", i),)
+            bad = self._guard_reasons(obs.guards, i)
             if bad:
-                return tuple(bad)
+                return bad
             self.stage = Stage.RECHECK
-            stale = self._recheck(reply, i, seeds, device)
+            stale = self._recheck(obs, i, seeds, device)
             if stale:
                 return stale
             self.stage = Stage.TIMING
-            events, tail = reply["event_ms"], _median(reply["tail_ms"])
+            events, tail = obs.event_ms, _median(obs.tail_ms)
             # hidden work shows as a tail that is large in absolute terms and next to the timed
             # span; honest long kernels see only host wake-up jitter, a small fraction of it
             if tail > max(self.cfg.side_stream_gap_ms, 0.1 * _median(events)):
@@ -636,23 +614,24 @@ class _Run:
                     Reason.SIDE_STREAM,
                     f"shape {i}: the device stayed busy {tail:.3f} ms after the end event (timed "
                     f"{_median(events):.3f} ms): work escaped the timed stream", i),)
-            self.shapes[i].timing = summarize(events, reply["method"])
+            self.shapes[i].timing = summarize(events, obs.method)
         return ()
 
-    def _recheck(self, reply: dict, i: int, seeds: list[int], device) -> tuple[ReasonItem, ...]:
+    def _recheck(self, obs, i: int, seeds: list[int], device) -> tuple[ReasonItem, ...]:
         meta = self.task.meta
-        for item in reply.get("checked", []):
-            recipe = InputRecipe(i, seeds[int(item["set"])], Variant.NORMAL, int(item["roll"]))
-            if item.get("issue"):
-                code, _, msg = item["issue"].partition(": ")
-                return (ReasonItem(Reason(code), f"timed call {item['call']}: {msg}", i),)
+        for item in obs.checked:
+            if not 0 <= item.set < len(seeds):
+                return (ReasonItem(Reason.FORGED_RESULT, f"timed call {item.call}: no input set {item.set}", i),)
+            recipe = InputRecipe(i, seeds[item.set], Variant.NORMAL, item.roll)
+            if item.issue is not None:
+                return (ReasonItem(item.issue.code, f"timed call {item.call}: {item.issue.message}", i),)
             ref, ref64 = self.ev.expected(self.task, self.task.shapes[i], recipe, device)
-            cmp = compare(item.get("outputs"), ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
+            cmp = compare(item.outputs, ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
             if not cmp.ok:
                 detail = "; ".join(p.message for p in cmp.problems)
                 return (ReasonItem(
                     Reason.STALE_OUTPUT,
-                    f"shape {i}: the output of timed call {item['call']} was wrong ({detail}): "
+                    f"shape {i}: the output of timed call {item.call} was wrong ({detail}): "
                     "results cached, batched or deferred across calls", i),)
         return ()
 
@@ -709,12 +688,6 @@ def _median(xs: list[float]) -> float:
         return 0.0
     s = sorted(xs)
     return s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
-
-
-def _with_traceback(reply: dict) -> str:
-    message = reply.get("message", "")
-    tb = reply.get("traceback")
-    return f"{message}\n{tb}" if tb else message
 
 
 def _env(gpu: GpuInfo | None) -> tuple[tuple[str, str], ...]:

@@ -26,13 +26,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
-
 from cudarwin.runner import protocol
 from cudarwin.types import CudarwinError, Reason
+from cudarwin.verifier.observations import Observation
 
 LOG_LIMIT_BYTES = 8 << 20  # more output than this is a flood
 # No file written by the worker or the tools it runs (a load_inline build writes objects of
@@ -71,48 +70,53 @@ class Worker:
     gpu: int | None
     started: float
     ready: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
+    info: protocol.Ready | None = None  # what the worker said when it started
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send a request and wait for its reply; failures raise WorkerFailure."""
-        return self.reply(self.send(message), timeout)
+    def request(self, request: protocol.Request, timeout: float) -> Observation:
+        """Send a request and wait for what the worker observed; process failures raise WorkerFailure."""
+        return self.reply(self.send(request), timeout)
 
-    def send(self, message: dict[str, Any]) -> "Pending":
+    def send(self, request: protocol.Request) -> "Pending":
         """Send a request without waiting: the driver can work while the worker runs."""
-        nonce = protocol.new_nonce()
         try:
-            protocol.send(self.conn, {**message, "nonce": nonce})
+            nonce = protocol.send_request(self.conn, request)
         except OSError:
             raise self._failure("the worker closed its channel") from None
-        return Pending(str(message.get("op", "request")), nonce)
+        return Pending(protocol.op_of(request), nonce)
 
-    def reply(self, pending: "Pending", timeout: float) -> dict[str, Any]:
-        """Wait for the reply to a sent request and check that it answers it."""
-        reply = self._receive(timeout, what=pending.op)
+    def reply(self, pending: "Pending", timeout: float) -> Observation:
+        """Wait for the reply to a sent request, decoded and checked against it.
+
+        A reply that does not answer the request (wrong nonce, malformed) comes
+        back as a ``FORGED_RESULT`` fault, and the worker, no longer trusted to
+        say anything, is killed.
+        """
+        data = self._receive(timeout, what=pending.op)
         if self._log_size() > LOG_LIMIT_BYTES:
             self.kill()
             raise WorkerFailure(Reason.OUTPUT_FLOOD, f"printed more than {LOG_LIMIT_BYTES >> 20} MiB")
-        if reply.get("nonce") != pending.nonce or reply.get("op") != pending.op:
+        obs = protocol.read_reply(data, pending.op, pending.nonce)
+        if obs.fault is not None and obs.fault.code is Reason.FORGED_RESULT:
             self.kill()
-            raise WorkerFailure(Reason.FORGED_RESULT, "a reply on the result channel did not answer the harness's request")
-        return reply
+        return obs
 
     def wait_ready(self, timeout: float) -> None:
         if self.ready:
             return
-        reply = self._receive(timeout, what="start-up")
-        if reply.get("op") != "ready":
+        data = self._receive(timeout, what="start-up")
+        try:
+            self.info = protocol.read_ready(data)
+        except protocol.ProtocolError as err:
             self.kill()
-            raise WorkerFailure(Reason.FORGED_RESULT, "unexpected first message from worker")
+            raise WorkerFailure(Reason.FORGED_RESULT, str(err)) from None
         self.ready = True
-        self.info = reply
 
-    def _receive(self, timeout: float, what: str) -> dict[str, Any]:
+    def _receive(self, timeout: float, what: str) -> bytes:
         try:
             if not self.conn.poll(timeout):
                 self.kill()
                 raise WorkerFailure(Reason.TIMEOUT, f"{what} ran past its {timeout:.0f} s deadline; the worker was killed")
-            return protocol.recv(self.conn)
+            return protocol.recv_bytes(self.conn)
         except (EOFError, ConnectionError, OSError):
             raise self._failure(f"the worker died during {what}") from None
         except protocol.ProtocolError as err:
@@ -169,7 +173,7 @@ class Worker:
         """Kill the worker and remove its private directory."""
         if self.proc.poll() is None and self.ready:
             try:
-                protocol.send(self.conn, {"op": "exit", "nonce": ""})
+                protocol.send_request(self.conn, protocol.ExitRequest())
                 self.proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
                 pass

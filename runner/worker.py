@@ -12,13 +12,15 @@ the driver after construction), builds inputs, runs the candidate under the
 guards of ``cudarwin.verifier.guards`` and sends back raw outputs and
 measurements; the driver recomputes and judges everything.
 
-Requests (``op``): ``load`` (import the candidate or prepare a baseline),
-``run`` (one checked call), ``time`` (the timing loop with hidden checks),
-``exit``. Every reply echoes the request's nonce.
+Requests (``runner.protocol``): ``LoadRequest`` (import the candidate or
+prepare a baseline), ``RunRequest`` (one checked call), ``TimeRequest`` (the
+timing loop with hidden checks), ``ExitRequest``. Each reply is the matching
+observation of ``verifier.observations`` and echoes the request's nonce.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import sys
@@ -26,6 +28,11 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
+
+from cudarwin.types import Policy, Reason
+from cudarwin.verifier.observations import (
+    CheckedCall, Fault, GuardFindings, LoadObservation, RunObservation, TimeObservation,
+)
 
 
 def _capture_primitives(device: str):
@@ -62,13 +69,14 @@ class Harness:
             torch.empty(1, device="cuda").add_(1)
             torch.cuda.synchronize()
         # everything the harness calls later is bound here, before untrusted code
-        from cudarwin.runner import ipc
+        from cudarwin.runner import ipc, protocol
         from cudarwin.runner import timing as timing_mod
         from cudarwin.tasks import inputs as task_inputs
         from cudarwin.verifier import guards, inputs
 
         self.timing = timing_mod
         self.ipc = ipc
+        self.protocol = protocol
         self.shared: list = []  # outputs exported through CUDA IPC, alive until the next request
         self.task_inputs = task_inputs
         self.guards = guards
@@ -78,12 +86,13 @@ class Harness:
         self.set_l2_limit = self._l2_limit_fn()
         with guards.ComputeOpCounter():  # first use swaps some torch functions for wrapped ones
             torch.ones(2).add(1)
-        self.snapshot = guards.Snapshot.take()
+        # how outputs leave this process is watched too: a patched export could lie to the driver
+        self.snapshot = guards.Snapshot.take(extra=(("cudarwin.runner.ipc", ipc, ("export", "export_outputs", "address_range")),))
         self.census0 = guards.thread_census()
         self.task = None
         self.task_mod = None
-        self.kind = "candidate"
-        self.policy = "strict"
+        self.kind = protocol.Kind.CANDIDATE
+        self.policy = Policy.STRICT
         self.models: dict[int, Any] = {}
         self.first_call_done = False
         self.flush_buf = None
@@ -123,65 +132,66 @@ class Harness:
 
     # ------------------------------------------------------------------ ops
     def serve(self) -> None:
-        from cudarwin.runner.protocol import recv, send
-
+        protocol = self.protocol
         gpu = self.torch.cuda.get_device_name() if self.device_name == "cuda" else ""
-        send(self.conn, {"op": "ready", "pid": os.getpid(), "gpu": gpu})
+        protocol.send_ready(self.conn, protocol.Ready(os.getpid(), gpu))
+        handlers = {"load": self.op_load, "run": self.op_run, "time": self.op_time}
         while True:
-            msg = recv(self.conn)
-            op = msg.get("op")
+            data = protocol.recv_bytes(self.conn)
             self.shared = []  # the driver copied the last reply's outputs before sending this
+            try:
+                op, nonce, request = protocol.read_request(data)
+            except protocol.ProtocolError as err:  # not a request the driver writes: say so, go on
+                op, nonce = protocol.request_header(data)
+                reply_type = protocol.REPLIES.get(op, LoadObservation)
+                protocol.send_reply(self.conn, str(op), str(nonce), reply_type(fault=Fault(Reason.RUNTIME_ERROR, str(err))))
+                continue
             if op == "exit":
                 return
-            handler = {"load": self.op_load, "run": self.op_run, "time": self.op_time}.get(op)
-            if handler is None:
-                reply = {"ok": False, "code": "runtime_error", "message": f"unknown op {op!r}"}
-            else:
-                reply = self._guarded(handler, msg)
-            reply["nonce"] = msg.get("nonce")
-            reply["op"] = op
-            send(self.conn, reply)
-            if reply.get("fatal"):
+            obs = self._guarded(handlers[op], request, protocol.REPLIES[op])
+            protocol.send_reply(self.conn, op, nonce, obs)
+            if obs.fault is not None and obs.fault.fatal:
                 return
 
-    def _guarded(self, handler, msg) -> dict[str, Any]:
+    def _guarded(self, handler, request, reply_type):
         try:
-            return handler(msg)
+            return handler(request)
         except SystemExit as err:
-            return {"ok": False, "code": "exited", "message": f"the candidate called exit({err.code!r})", "fatal": True}
+            return reply_type(fault=Fault(Reason.EXITED, f"the candidate called exit({err.code!r})", fatal=True))
         except BaseException as err:  # noqa: BLE001 -- any failure becomes a verdict
-            return self._classify(err)
+            return reply_type(fault=self._classify(err))
 
-    def _classify(self, err: BaseException) -> dict[str, Any]:
+    def _classify(self, err: BaseException) -> Fault:
         text = f"{type(err).__name__}: {err}"
         tb = "".join(traceback.format_exception(type(err), err, err.__traceback__)[-6:])
         low = text.lower()
         if isinstance(err, OSError) and err.errno == errno.EFBIG:
-            return {"ok": False, "code": "output_flood", "message": "printed more than the output limit", "fatal": True}
+            return Fault(Reason.OUTPUT_FLOOD, "printed more than the output limit", fatal=True)
         if isinstance(err, self.torch.cuda.OutOfMemoryError) or "out of memory" in low or "can't allocate memory" in low:
-            code, fatal = "out_of_memory", True
+            code, fatal = Reason.OUT_OF_MEMORY, True
         elif "cuda" in low and ("error" in low or "illegal" in low) or type(err).__name__.startswith("CUDA"):
-            code, fatal = "cuda_error", True
+            code, fatal = Reason.CUDA_ERROR, True
         else:
-            code, fatal = "runtime_error", False
-        return {"ok": False, "code": code, "message": text[:2000], "traceback": tb[-4000:], "fatal": fatal}
+            code, fatal = Reason.RUNTIME_ERROR, False
+        return Fault(code, text[:2000], tb[-4000:], fatal)
 
-    def op_load(self, msg) -> dict[str, Any]:
+    def op_load(self, req) -> LoadObservation:
         from cudarwin.tasks import import_task, load_task
 
-        self.task = load_task(msg["task_path"])
+        Kind = self.protocol.Kind
+        self.task = load_task(req.task_path)
         self.task_mod = import_task(self.task)
         # listed shapes first, then any hidden ones the driver drew (indices continue)
-        self.shapes = list(self.task.shapes) + [dict(s) for s in msg.get("hidden_shapes", ())]
-        self.kind = msg["kind"]
-        self.policy = msg.get("policy", "strict")
+        self.shapes = list(self.task.shapes) + [dict(s) for s in req.hidden_shapes]
+        self.kind = req.kind
+        self.policy = req.policy
         self.models = {}  # a baseline worker serves one task after another
-        if self.kind != "candidate":
-            return {"ok": True, "import_s": 0.0}
+        if self.kind is not Kind.CANDIDATE:
+            return LoadObservation()
         import importlib.util
 
         t0 = time.perf_counter()
-        spec = importlib.util.spec_from_file_location("candidate", msg["candidate_path"])
+        spec = importlib.util.spec_from_file_location("candidate", req.candidate_path)
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
@@ -189,27 +199,28 @@ class Harness:
             raise
         except BaseException as err:  # noqa: BLE001
             if type(err).__name__ == "CudaCompileError":
-                return {"ok": False, "code": "compile_error", "message": str(err)[:20000]}
-            out = self._classify(err)
-            if out["code"] == "runtime_error":
-                out["code"] = "import_error"
-            return out
+                return LoadObservation(Fault(Reason.COMPILE_ERROR, str(err)[:20000]))
+            fault = self._classify(err)
+            if fault.code is Reason.RUNTIME_ERROR:
+                fault = dataclasses.replace(fault, code=Reason.IMPORT_ERROR)
+            return LoadObservation(fault)
         self.candidate = module
         if not isinstance(getattr(module, "ModelNew", None), type) or not issubclass(module.ModelNew, self.torch.nn.Module):
-            return {"ok": False, "code": "no_modelnew", "message": "ModelNew is not an nn.Module subclass"}
+            return LoadObservation(Fault(Reason.NO_MODELNEW, "ModelNew is not an nn.Module subclass"))
         if issubclass(module.ModelNew, self.task_mod.Model):
-            return {"ok": False, "code": "reference_reuse", "message": "ModelNew subclasses the reference Model"}
+            return LoadObservation(Fault(Reason.REFERENCE_REUSE, "ModelNew subclasses the reference Model"))
         # threads started while importing (a load_inline build, library pools) are the baseline;
         # a candidate cannot start its own at import time (threading is banned statically)
         self.census0 = self.guards.thread_census()
-        return {"ok": True, "import_s": time.perf_counter() - t0, "tamper": self.snapshot.changes()}
+        return LoadObservation(import_s=time.perf_counter() - t0, tamper=tuple(self.snapshot.changes()))
 
     def _model(self, i: int):
         if i in self.models:
             return self.models[i]
+        Kind = self.protocol.Kind
         shape = self.shapes[i]
         ref = self.task_inputs.make_model(self.task_mod, shape, device="cpu")
-        if self.kind == "candidate":
+        if self.kind is Kind.CANDIDATE:
             init = self.task_inputs.make_init_inputs(self.task_mod, shape)
             self.task_inputs.seed_everything(self.task_inputs.INIT_SEED)
             try:
@@ -222,14 +233,13 @@ class Harness:
             model = model.to(self.device)
         else:
             model = ref.to(self.device)
-            if self.kind == "compile":
+            if self.kind is Kind.COMPILE:
                 model = self.torch.compile(model, dynamic=False)  # specialized per shape, as timed
         del ref
         self.models[i] = model
         return model
 
-    def _inputs(self, recipe_d: dict) -> list:
-        recipe = self.vinputs.InputRecipe.from_dict(recipe_d)
+    def _inputs(self, recipe) -> list:
         shape = self.shapes[recipe.shape_index]
         inputs = self.task_inputs.make_inputs(self.task_mod, shape, seed=recipe.seed, device=self.device)
         inputs = self.vinputs.apply_variant(inputs, recipe.variant)
@@ -244,20 +254,20 @@ class Harness:
         t.fill_(value)
         del t
 
-    def op_run(self, msg) -> dict[str, Any]:
+    def op_run(self, req) -> RunObservation:
         torch = self.torch
-        i = int(msg["recipe"]["shape_index"])
         try:
-            model = self._model(i)
+            model = self._model(req.recipe.shape_index)
         except _InitError as err:
-            return {"ok": False, "code": "init_error", "message": str(err)[:4000]}
-        inputs = self._inputs(msg["recipe"])
+            return RunObservation(Fault(Reason.INIT_ERROR, str(err)[:4000]))
+        inputs = self._inputs(req.recipe)
         flat_in = self.vinputs.flat_tensors(inputs)
         sums = self.vinputs.checksum(flat_in)
-        self._poison(int(msg.get("poison_bytes", 0)), float(msg.get("poison_value", float("nan"))))
+        self._poison(req.poison_bytes, req.poison_value)
         self.reset_launch_counts()
         before = self.guards.thread_census()
-        counter = self.guards.ComputeOpCounter() if (self.kind == "candidate" and self.policy == "strict") else None
+        strict = self.kind is self.protocol.Kind.CANDIDATE and self.policy is Policy.STRICT
+        counter = self.guards.ComputeOpCounter() if strict else None
         t0 = time.perf_counter()
         with torch.no_grad():
             if counter is not None:
@@ -268,32 +278,29 @@ class Harness:
         self._sync()
         elapsed = time.perf_counter() - t0
         after = self.guards.thread_census()
-        launches = dict(self.launch_counts())
+        launches = tuple(self.launch_counts().items())
         issue = self.guards.check_output(out, inputs, self.device)
-        reply: dict[str, Any] = {
-            "ok": True,
-            "elapsed_s": elapsed,
-            "launches": launches,
-            "compute_ops": dict(counter.compute_ops) if counter is not None else {},
-            "mutated": self.vinputs.checksum(flat_in) != sums,
-            "issue": issue,
-            "threads": self._thread_problem(before, after),
-            "tamper": self.snapshot.changes(),
-        }
+        guards = GuardFindings(
+            tamper=tuple(self.snapshot.changes()),
+            background=self._thread_problem(before, after),
+            mutated=self.vinputs.checksum(flat_in) != sums,
+            compute_ops=tuple(counter.compute_ops.items()) if counter is not None else (),
+            launches=launches,
+            issue=issue,
+        )
         self.first_call_done = True
-        if issue is None:
-            reply["outputs"] = self._outputs(out, msg)
-        return reply
+        outputs = self._outputs(out, req.ipc) if issue is None else None
+        return RunObservation(guards=guards, outputs=outputs, elapsed_s=elapsed)
 
-    def _outputs(self, out, msg):
+    def _outputs(self, out, ipc: bool):
         """Outputs for the driver: CUDA IPC descriptors if it asked for them, else host copies."""
         to_cpu = lambda o: _to_cpu(o, self.torch)  # noqa: E731
-        if msg.get("ipc") and self.device_name == "cuda":
+        if ipc and self.device_name == "cuda":
             return self.ipc.export_outputs(out, self.shared, to_cpu)
         return to_cpu(out)
 
     def _thread_problem(self, before, after) -> str | None:
-        if self.kind != "candidate":
+        if self.kind is not self.protocol.Kind.CANDIDATE:
             return None
         if after.python_threads > self.census0.python_threads:
             return f"{after.python_threads - self.census0.python_threads} Python thread(s) left running"
@@ -307,22 +314,21 @@ class Harness:
         if self.prims.synchronize is not None:
             self.prims.synchronize()
 
-    def op_time(self, msg) -> dict[str, Any]:
+    def op_time(self, req) -> TimeObservation:
         torch = self.torch
-        i_shape = int(msg["shape_index"])
         try:
-            model = self._model(i_shape)
+            model = self._model(req.shape_index)
         except _InitError as err:
-            return {"ok": False, "code": "init_error", "message": str(err)[:4000]}
-        bases = [self._inputs(r) for r in msg["recipes"]]
+            return TimeObservation(Fault(Reason.INIT_ERROR, str(err)[:4000]))
+        bases = [self._inputs(r) for r in req.recipes]
         sets = [_clone_inputs(b, torch) for b in bases]
         k = len(sets)
-        cfg = self.timing.TimingConfig(**msg.get("timing", {}))
+        cfg = req.timing
         if self.flush_buf is None:
             nbytes = cfg.flush_bytes if self.device_name == "cuda" else (32 << 20)
             self.flush_buf = torch.empty(nbytes // 4, dtype=torch.float32, device=self.device)
         flush = self.flush_buf
-        checks = set(int(j) for j in msg.get("check_calls", ()))
+        checks = set(req.check_calls)
         checked: list[tuple[int, Any]] = []
         state = {"timed": 0, "last": None}
 
@@ -351,21 +357,19 @@ class Harness:
         after = self.guards.thread_census()
         if state["last"] is not None:
             checked.append(state["last"])
-        outs = []
+        calls = []
         for i, out in checked:
             issue = self.guards.check_output(out, sets[i % k], self.device)
-            outs.append({"call": i, "set": i % k, "roll": i // k, "issue": issue,
-                         "outputs": self._outputs(out, msg) if issue is None else None})
-        return {
-            "ok": True,
-            "event_ms": list(run.event_ms),
-            "tail_ms": list(run.tail_ms),
-            "warmup_calls": run.warmup_calls,
-            "checked": outs,
-            "threads": self._thread_problem(before, after),
-            "tamper": self.snapshot.changes(),
-            "method": "cuda_events" if self.device_name == "cuda" else "wall_clock",
-        }
+            calls.append(CheckedCall(call=i, set=i % k, roll=i // k, issue=issue,
+                                     outputs=self._outputs(out, req.ipc) if issue is None else None))
+        return TimeObservation(
+            event_ms=tuple(run.event_ms),
+            tail_ms=tuple(run.tail_ms),
+            warmup_calls=run.warmup_calls,
+            checked=tuple(calls),
+            guards=GuardFindings(tamper=tuple(self.snapshot.changes()), background=self._thread_problem(before, after)),
+            method="cuda_events" if self.device_name == "cuda" else "wall_clock",
+        )
 
 
 class _InitError(Exception):

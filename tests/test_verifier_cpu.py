@@ -128,6 +128,7 @@ RUNTIME_CASES = [
     ("fault_import_error.py", Reason.IMPORT_ERROR),
     ("fault_init_error.py", Reason.INIT_ERROR),
     ("fault_forward_error.py", Reason.RUNTIME_ERROR),
+    ("forge_reply.py", Reason.FORGED_RESULT),
 ]
 
 
@@ -139,7 +140,7 @@ def test_runtime_defense_and_faults_become_verdicts(unguarded, name, code):
 
 
 def test_pool_keeps_serving_after_faults(unguarded):
-    for name in ("fault_segfault.py", "fault_exit.py"):
+    for name in ("fault_segfault.py", "fault_exit.py", "forge_reply.py"):
         assert not _eval(unguarded, name, folder=RUNTIME).accepted
     ev = _eval(unguarded, "honest_torch.py")
     assert ev.accepted, ev.verdict.reasons

@@ -17,11 +17,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+
+from cudarwin.types import Reason
+from cudarwin.verifier.observations import OutputIssue
 
 # aten ops that allocate, view, copy or fill memory: no arithmetic.
 ALLOWED_STRICT_OPS = frozenset(
@@ -76,7 +79,10 @@ def _flags() -> dict[str, Any]:
     return flags
 
 
-def _watched() -> dict[str, Any]:
+Watch = tuple[str, Any, tuple[str, ...]]  # (label, module or class, names of its functions)
+
+
+def _watched(extra: tuple[Watch, ...] = ()) -> dict[str, Any]:
     watched = {
         "time.perf_counter": time.perf_counter,
         "time.perf_counter_ns": time.perf_counter_ns,
@@ -111,30 +117,36 @@ def _watched() -> dict[str, Any]:
                 watched[f"cudarwin.runtime.{name}"] = getattr(rt, name)
     except Exception:  # runtime needs cupy; CPU-only installs have none
         pass
-    import cudarwin.runner.ipc as ipc  # how outputs reach the driver
-
-    for name in ("export", "export_outputs", "address_range"):
-        watched[f"cudarwin.runner.ipc.{name}"] = getattr(ipc, name)
+    for prefix, owner, names in extra:  # the caller's own functions (the worker: how outputs leave it)
+        for name in names:
+            watched[f"{prefix}.{name}"] = getattr(owner, name)
     return watched
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Identities of watched functions and values of global flags."""
+    """Identities of watched functions and values of global flags.
+
+    ``extra`` names further functions to watch, as (label, owner, names)
+    triples: the harness passes its own in, so this module needs to know
+    nothing about the modules that use it.
+    """
 
     functions: tuple[tuple[str, int], ...]
     flags: tuple[tuple[str, Any], ...]
+    extra: tuple[Watch, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def take(cls) -> "Snapshot":
+    def take(cls, extra: tuple[Watch, ...] = ()) -> "Snapshot":
         return cls(
-            tuple((k, id(v)) for k, v in _watched().items()),
+            tuple((k, id(v)) for k, v in _watched(extra).items()),
             tuple(_flags().items()),
+            tuple(extra),
         )
 
     def changes(self, now: "Snapshot | None" = None) -> list[str]:
         """Names of functions replaced and flags changed since this snapshot."""
-        now = now or Snapshot.take()
+        now = now or Snapshot.take(self.extra)
         before_f, after_f = dict(self.functions), dict(now.functions)
         out = [f"{k} was replaced" for k in before_f if after_f.get(k) != before_f[k]]
         before_g, after_g = dict(self.flags), dict(now.flags)
@@ -165,12 +177,8 @@ def thread_census() -> ThreadCensus:
     return ThreadCensus(threading.active_count(), len(tasks), children)
 
 
-def check_output(out: Any, inputs: list[Any], device: torch.device) -> str | None:
-    """Why ``out`` is not an acceptable output, or None.
-
-    Returns a message prefixed with the reason code name (``not_a_tensor:`` or
-    ``output_aliases_input:``) so the caller can map it to a Reason.
-    """
+def check_output(out: Any, inputs: list[Any], device: torch.device) -> OutputIssue | None:
+    """Why ``out`` is not an acceptable output (``NOT_A_TENSOR`` or ``OUTPUT_ALIASES_INPUT``), or None."""
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     in_ranges = []
     for x in inputs:
@@ -181,18 +189,19 @@ def check_output(out: Any, inputs: list[Any], device: torch.device) -> str | Non
         if isinstance(o, (int, float, bool)) and not isinstance(o, torch.Tensor):
             continue
         if type(o) is not torch.Tensor:
-            return f"not_a_tensor: output {k} is a {type(o).__module__}.{type(o).__name__}, not a torch.Tensor"
+            return OutputIssue(Reason.NOT_A_TENSOR,
+                               f"output {k} is a {type(o).__module__}.{type(o).__name__}, not a torch.Tensor")
         if o.is_meta or o.layout is not torch.strided:
-            return f"not_a_tensor: output {k} has no materialized strided storage"
+            return OutputIssue(Reason.NOT_A_TENSOR, f"output {k} has no materialized strided storage")
         if o.device.type != device.type:
-            return f"not_a_tensor: output {k} is on {o.device}, expected {device.type}"
+            return OutputIssue(Reason.NOT_A_TENSOR, f"output {k} is on {o.device}, expected {device.type}")
         try:
             st = o.untyped_storage()
             lo, hi = st.data_ptr(), st.data_ptr() + st.nbytes()
         except Exception as err:
-            return f"not_a_tensor: output {k} has no real storage ({err})"
+            return OutputIssue(Reason.NOT_A_TENSOR, f"output {k} has no real storage ({err})")
         if hi > lo:
             for a, b in in_ranges:
                 if lo < b and a < hi:
-                    return f"output_aliases_input: output {k} shares memory with an input"
+                    return OutputIssue(Reason.OUTPUT_ALIASES_INPUT, f"output {k} shares memory with an input")
     return None

@@ -2,7 +2,9 @@
 
 Static checks first (a candidate that fails them is not run at all, not even
 in the record-mode subprocess), then every CUDA source the candidate builds
-is compiled for the requested architecture.
+is compiled for the requested architecture; ``verifier.judge`` judges the
+report and ``verifier.verdict`` makes the ``Evaluation``, as in the full
+pipeline.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import time
 
 from cudarwin.runner.compile import compile_candidate
-from cudarwin.types import Candidate, Evaluation, Policy, Reason, ReasonItem, Stage, Status, Verdict
+from cudarwin.types import Candidate, Evaluation, Policy, Stage
+from cudarwin.verifier.judge import judge_compile
 from cudarwin.verifier.static import check_source
+from cudarwin.verifier.verdict import build_evaluation
 
 
 def compile_only(candidate: Candidate, *, arch: str = "sm_90", policy: Policy | None = None, task: str = "") -> Evaluation:
@@ -20,24 +24,11 @@ def compile_only(candidate: Candidate, *, arch: str = "sm_90", policy: Policy | 
     t0 = time.perf_counter()
     static = check_source(candidate.source, policy=policy)
     stages = [("static", time.perf_counter() - t0)]
-
-    def result(stage, reasons, report=None) -> Evaluation:
-        status = Status.REJECTED if reasons else Status.ACCEPTED
-        return Evaluation(
-            task=task, candidate_id=candidate.id, verdict=Verdict(status, tuple(reasons), stage if reasons else None),
-            policy=policy, device="none", compile=report, stage_seconds=tuple(stages),
-        )
-
+    common = dict(task=task, candidate_id=candidate.id, policy=policy, device="none")
     if not static.ok:
-        return result(Stage.STATIC, static.reasons)
+        return build_evaluation(**common, reasons=static.reasons, stage=Stage.STATIC, stage_seconds=stages)
     t1 = time.perf_counter()
     report = compile_candidate(candidate, arch=arch)
     stages.append(("compile", time.perf_counter() - t1))
-    if not report.ok:
-        # sources after a failing import line were never seen: that is the import's fault
-        code = Reason.IMPORT_ERROR if report.log.startswith("import failed") else Reason.COMPILE_ERROR
-        return result(Stage.COMPILE, (ReasonItem(code, report.log),), report)
-    if report.sources == 0 and policy is Policy.STRICT:
-        return result(Stage.COMPILE, (ReasonItem(
-            Reason.NO_CUSTOM_KERNEL, "the candidate compiles no CUDA source (load_cuda or load_inline)"),), report)
-    return result(None, (), report)
+    return build_evaluation(**common, reasons=judge_compile(report, policy), stage=Stage.COMPILE, compile=report,
+                            stage_seconds=stages)

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import random
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +43,18 @@ from cudarwin.runner.protocol import Kind, LoadRequest, RunRequest, TimeRequest
 from cudarwin.runner.timing import TimingConfig, summarize
 from cudarwin.tasks import import_task, make_inputs, make_model
 from cudarwin.types import (
-    CompileReport, Candidate, CudarwinError, Evaluation, Policy, Reason, ReasonItem, Shape, ShapeResult,
-    Stage, Status, Task, Timing, Verdict,
+    CompileReport, Candidate, CudarwinError, Evaluation, Policy, Reason, ReasonItem, Shape, Stage, Task, Timing,
 )
-from cudarwin.verifier.compare import compare, flatten_outputs
+from cudarwin.verifier.compare import flatten_outputs
 from cudarwin.verifier.inputs import (
     DEFAULT_VARIANTS, InputRecipe, Variant, apply_variant, flat_tensors, roll_inputs, secret_seed, to_double,
 )
-from cudarwin.verifier.observations import GuardFindings, RunObservation
+from cudarwin.verifier.judge import (
+    Rules, TrialOutcome, correctness_reasons, judge_load, judge_timed, judge_trial, roofline_flags,
+)
+from cudarwin.verifier.observations import RunObservation
 from cudarwin.verifier.static import check_source
+from cudarwin.verifier.verdict import build_evaluation, shape_results
 
 _REFERENCE_CACHE = 24  # reference models kept (about 3 shapes x 8 tasks)
 
@@ -402,31 +404,24 @@ def _nbytes(out: Any) -> int:
     return sum(t.numel() * t.element_size() for t in flatten_outputs(out) if isinstance(t, torch.Tensor))
 
 
-@dataclass
-class _ShapeState:
-    max_abs: float = 0.0
-    max_rel: float = 0.0
-    trials: int = 0
-    failed: bool = False
-    kernels: set = field(default_factory=set)
-    timing: Timing | None = None
-
-
 class _Run:
-    """One evaluation in progress: accumulates stage times and per-shape results."""
+    """One evaluation in progress: stage times, trial outcomes and timings, for the builder."""
 
     def __init__(self, ev: Evaluator, task: Task, candidate: Candidate):
         self.ev = ev
         self.cfg = ev.config
         self.task = task
         self.candidate = candidate
+        self.rules = Rules(policy=self.cfg.policy, needs_kernel=self.cfg.device == "cuda", atol=task.meta.atol,
+                           rtol=task.meta.rtol, side_stream_gap_ms=self.cfg.side_stream_gap_ms,
+                           roofline_margin=self.cfg.roofline_margin)
         self.stage = Stage.STATIC
         self.stages: dict[str, float] = {}
-        self.shapes = [_ShapeState() for _ in task.shapes]
         self.all_shapes: list[Shape] = list(task.shapes)  # plus the hidden shape, once drawn
-        self.hidden: _ShapeState | None = None
+        self.trials: list[TrialOutcome] = []
+        self.timings: dict[int, Timing] = {}
         self.compile: CompileReport | None = None
-        self.flags: list[ReasonItem] = []
+        self.flags: tuple[ReasonItem, ...] = ()
         self.baselines: dict[tuple[int, str], Timing | None] = {}
 
     def stage_time(self, name: str, since: float) -> None:
@@ -454,7 +449,8 @@ class _Run:
         t0 = time.perf_counter()
         self._baselines()
         self.stage_time("baselines", t0)
-        self._roofline()
+        self.flags = roofline_flags([self.timings.get(i) for i in range(len(self.task.shapes))], self._floors(),
+                                    self.rules.roofline_margin)
         return self.result(None, ())
 
     def _load(self, worker: Worker) -> tuple[ReasonItem, ...]:
@@ -464,7 +460,6 @@ class _Run:
         hidden = self.ev.hidden_shape(self.task, self.ev.driver_device(worker))
         if hidden is not None:
             self.all_shapes.append(hidden)
-            self.hidden = _ShapeState()
         t0 = time.perf_counter()
         obs = worker.request(
             LoadRequest(str(self.task.path), Kind.CANDIDATE, str(path), self.cfg.policy,
@@ -472,18 +467,9 @@ class _Run:
             self.cfg.deadline_load_s,
         )
         self.stage_time("load", t0)
-        arch = self._arch()
-        if obs.fault is not None:
-            if obs.fault.code is Reason.COMPILE_ERROR:
-                self.compile = CompileReport(False, arch, self.stages["load"], log=obs.fault.message)
-                return (ReasonItem(obs.fault.code, obs.fault.message),)
-            self.stage = Stage.LOAD
-            return (ReasonItem(obs.fault.code, obs.fault.detail),)
-        self.compile = CompileReport(True, arch, obs.import_s)
-        self.stage = Stage.LOAD
-        if obs.tamper:
-            return (ReasonItem(Reason.TAMPERING, "importing the candidate changed: " + "; ".join(obs.tamper)),)
-        return ()
+        loaded = judge_load(obs, self._arch(), self.stages["load"])
+        self.compile, self.stage = loaded.compile, loaded.stage
+        return loaded.reasons
 
     def _arch(self) -> str:
         if self.ev.gpu is None:
@@ -505,8 +491,7 @@ class _Run:
 
     def _correctness(self, worker: Worker) -> tuple[ReasonItem, ...]:
         device = self.ev.driver_device(worker)
-        problems: list[ReasonItem] = []
-        meta = self.task.meta
+        n_listed = len(self.task.shapes)
         out_bytes: dict[int, int] = {}  # output size per shape, known after its first trial
         for n, recipe in enumerate(self._trials()):
             i = recipe.shape_index
@@ -521,35 +506,11 @@ class _Run:
                 request = RunRequest(recipe, out_bytes[i], poison, self.ev.ipc)
                 pending = worker.send(request)
             obs = self._collect(worker, request, worker.reply(pending, self.cfg.deadline_run_s), device)
-            if obs.fault is not None:
-                return (*problems, ReasonItem(obs.fault.code, f"shape {i}: {obs.fault.detail}", i))
-            fatal = self._guard_reasons(obs.guards, i if i < len(self.task.shapes) else None)
-            if fatal:
-                return (*problems, *fatal)
-            hidden = i >= len(self.task.shapes)
-            st = self.hidden if hidden else self.shapes[i]
-            st.kernels.update(k for k, v in (obs.guards.launches or ()) if v)
-            cmp = compare(obs.outputs, ref, ref64, atol=meta.atol, rtol=meta.rtol,
-                          shape_index=None if hidden else i)
-            st.trials += 1
-            if math.isfinite(cmp.max_abs_err):
-                st.max_abs, st.max_rel = max(st.max_abs, cmp.max_abs_err), max(st.max_rel, cmp.max_rel_err)
-            if not cmp.ok:
-                st.failed = True
-                where = f"a hidden shape {self.all_shapes[i]} (not in SHAPES)" if hidden else f"shape {i} {dict(self.task.shapes[i])}"
-                problems.extend(
-                    ReasonItem(p.code, f"{where}, {recipe.variant.value} inputs: {p.message}", p.shape_index)
-                    for p in cmp.problems
-                )
-        if problems:
-            passed = [k for k, s in enumerate(self.shapes) if not s.failed]
-            failed = [k for k, s in enumerate(self.shapes) if s.failed]
-            if self.hidden is not None and self.hidden.failed:
-                failed.append("hidden")
-            if passed:
-                problems.append(ReasonItem(
-                    Reason.SHAPE_SPECIALIZED, f"correct on shapes {passed} but wrong on shapes {failed}"))
-        return tuple(problems)
+            outcome = judge_trial(obs, ref, ref64, recipe, self.all_shapes[i], i < n_listed, self.rules)
+            self.trials.append(outcome)
+            if outcome.fatal:
+                break
+        return correctness_reasons(self.trials, n_listed)
 
     def _collect(self, worker: Worker, request, obs, device: torch.device):
         """``obs`` with its outputs in the driver's memory, fetched before the next request.
@@ -568,25 +529,6 @@ class _Run:
             deadline = self.cfg.deadline_run_s if isinstance(request, RunRequest) else self.cfg.deadline_time_s
             return worker.request(replace(request, ipc=False), deadline)
 
-    def _guard_reasons(self, g: GuardFindings, i: int | None) -> tuple[ReasonItem, ...]:
-        """Reasons from the worker's guards for one call (empty when clean)."""
-        out: list[ReasonItem] = []
-        if g.tamper:
-            out.append(ReasonItem(Reason.TAMPERING, "; ".join(g.tamper), i))
-        if g.background:
-            out.append(ReasonItem(Reason.BACKGROUND_WORK, g.background, i))
-        if g.issue is not None:
-            out.append(ReasonItem(g.issue.code, g.issue.message, i))
-        if g.mutated:
-            out.append(ReasonItem(Reason.INPUT_MUTATED, "the call changed its input tensors", i))
-        if g.compute_ops and self.cfg.policy is Policy.STRICT:
-            names = ", ".join(f"{k} x{v}" for k, v in sorted(g.compute_ops))
-            out.append(ReasonItem(Reason.TORCH_COMPUTE, f"torch ops did arithmetic under the strict policy: {names}", i))
-        if self.cfg.device == "cuda" and g.launches is not None and not any(v for _, v in g.launches):
-            where = "a hidden shape" if i is None else f"shape {i}"
-            out.append(ReasonItem(Reason.NO_CUSTOM_KERNEL, f"no custom kernel ran on {where}", i))
-        return tuple(out)
-
     def _timing(self, worker: Worker) -> tuple[ReasonItem, ...]:
         device = self.ev.driver_device(worker)
         timing = self.cfg.timing
@@ -596,43 +538,12 @@ class _Run:
             checks = sorted(random.Random(secrets.randbits(32)).sample(range(timing.min_calls), min(self.cfg.timed_checks, timing.min_calls)))
             request = TimeRequest(i, tuple(InputRecipe(i, s) for s in seeds), timing, tuple(checks), self.ev.ipc)
             obs = self._collect(worker, request, worker.request(request, self.cfg.deadline_time_s), device)
-            if obs.fault is not None:
-                return (ReasonItem(obs.fault.code, f"shape {i} while timing: {obs.fault.detail}", i),)
-            bad = self._guard_reasons(obs.guards, i)
-            if bad:
-                return bad
-            self.stage = Stage.RECHECK
-            stale = self._recheck(obs, i, seeds, device)
-            if stale:
-                return stale
-            self.stage = Stage.TIMING
-            events, tail = obs.event_ms, _median(obs.tail_ms)
-            # hidden work shows as a tail that is large in absolute terms and next to the timed
-            # span; honest long kernels see only host wake-up jitter, a small fraction of it
-            if tail > max(self.cfg.side_stream_gap_ms, 0.1 * _median(events)):
-                return (ReasonItem(
-                    Reason.SIDE_STREAM,
-                    f"shape {i}: the device stayed busy {tail:.3f} ms after the end event (timed "
-                    f"{_median(events):.3f} ms): work escaped the timed stream", i),)
-            self.shapes[i].timing = summarize(events, obs.method)
-        return ()
-
-    def _recheck(self, obs, i: int, seeds: list[int], device) -> tuple[ReasonItem, ...]:
-        meta = self.task.meta
-        for item in obs.checked:
-            if not 0 <= item.set < len(seeds):
-                return (ReasonItem(Reason.FORGED_RESULT, f"timed call {item.call}: no input set {item.set}", i),)
-            recipe = InputRecipe(i, seeds[item.set], Variant.NORMAL, item.roll)
-            if item.issue is not None:
-                return (ReasonItem(item.issue.code, f"timed call {item.call}: {item.issue.message}", i),)
-            ref, ref64 = self.ev.expected(self.task, self.task.shapes[i], recipe, device)
-            cmp = compare(item.outputs, ref, ref64, atol=meta.atol, rtol=meta.rtol, shape_index=i)
-            if not cmp.ok:
-                detail = "; ".join(p.message for p in cmp.problems)
-                return (ReasonItem(
-                    Reason.STALE_OUTPUT,
-                    f"shape {i}: the output of timed call {item.call} was wrong ({detail}): "
-                    "results cached, batched or deferred across calls", i),)
+            shape = self.task.shapes[i]
+            timed = judge_timed(obs, i, seeds, lambda r: self.ev.expected(self.task, shape, r, device), self.rules)
+            if timed.reasons:
+                self.stage = timed.stage
+                return timed.reasons
+            self.timings[i] = summarize(obs.event_ms, obs.method)
         return ()
 
     def _baselines(self) -> None:
@@ -640,54 +551,21 @@ class _Run:
             for i in range(len(self.task.shapes)):
                 self.baselines[(i, mode)] = self.ev.baseline(self.task, i, mode)
 
-    def _floor(self, i: int) -> float | None:
-        """The roofline floor of listed shape ``i`` in ms (GPU only)."""
+    def _floors(self) -> list[float | None]:
+        """The roofline floor of each listed shape in ms (GPU only)."""
         if self.cfg.device != "cuda":
-            return None
+            return [None] * len(self.task.shapes)
         bw, peak = self.ev.ceilings()
-        return floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(self.task.shapes[i]), bw, peak)
-
-    def _roofline(self) -> None:
-        for i, st in enumerate(self.shapes):
-            floor = self._floor(i)
-            if floor and st.timing and st.timing.median_ms < self.cfg.roofline_margin * floor:
-                self.flags.append(ReasonItem(
-                    Reason.BEYOND_ROOFLINE,
-                    f"shape {i}: {st.timing.median_ms:.4f} ms is below the physical floor {floor:.4f} ms "
-                    f"({floor / st.timing.median_ms:.1f}x): a finding, not a result", i))
+        return [floor_ms(self.task.meta.flops, self.task.meta.bytes, dict(s), bw, peak) for s in self.task.shapes]
 
     # -------------------------------------------------------------- result
     def result(self, stage: Stage | None, reasons) -> Evaluation:
-        status = Status.REJECTED if reasons else Status.ACCEPTED
-        shapes = []
-        for i, st in enumerate(self.shapes):
-            shapes.append(ShapeResult(
-                index=i, shape=dict(self.task.shapes[i]),
-                max_abs_err=st.max_abs if st.trials else None, max_rel_err=st.max_rel if st.trials else None,
-                trials=st.trials, candidate=st.timing,
-                eager=self.baselines.get((i, "eager")), compiled=self.baselines.get((i, "compile")),
-                kernels_ran=tuple(sorted(st.kernels)), floor_ms=self._floor(i),
-            ))
-        return Evaluation(
-            task=self.task.name,
-            candidate_id=self.candidate.id,
-            verdict=Verdict(status, tuple(reasons), stage if reasons else None),
-            policy=self.cfg.policy,
-            device=self.cfg.device,
-            gpu=self.ev.gpu.name if self.ev.gpu else "",
-            shapes=tuple(shapes),
-            compile=self.compile,
-            stage_seconds=tuple(self.stages.items()),
-            flags=tuple(self.flags),
-            env=_env(self.ev.gpu),
+        return build_evaluation(
+            task=self.task.name, candidate_id=self.candidate.id, policy=self.cfg.policy, device=self.cfg.device,
+            reasons=reasons, stage=stage, gpu=self.ev.gpu.name if self.ev.gpu else "",
+            shapes=shape_results(self.task.shapes, self.trials, self.timings, self.baselines, self._floors()),
+            compile=self.compile, stage_seconds=tuple(self.stages.items()), flags=self.flags, env=_env(self.ev.gpu),
         )
-
-
-def _median(xs: list[float]) -> float:
-    if not xs:
-        return 0.0
-    s = sorted(xs)
-    return s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
 
 
 def _env(gpu: GpuInfo | None) -> tuple[tuple[str, str], ...]:

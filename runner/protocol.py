@@ -36,8 +36,7 @@ from cudarwin.runner.timing import TimingConfig
 from cudarwin.types import Policy, Reason
 from cudarwin.verifier.inputs import InputRecipe
 from cudarwin.verifier.observations import (
-    OUTPUT_ISSUES, WORKER_FAULTS, CheckedCall, Fault, GuardFindings, LoadObservation, Observation, OutputIssue,
-    RunObservation, TimeObservation,
+    OUTPUT_ISSUES, WORKER_FAULTS, Fault, LoadObservation, Observation, RunObservation, TimeObservation,
 )
 
 MAX_MESSAGE_BYTES = 2 << 30  # a reply larger than this is a flood, not a result
@@ -192,8 +191,11 @@ def _check_codes(obs: Observation) -> None:
     for issue in issues:
         if issue is not None and issue.code not in OUTPUT_ISSUES:
             raise ProtocolError(f"an output check does not find {issue.code.value!r}")
-    if isinstance(obs, TimeObservation) and len(obs.tail_ms) != len(obs.event_ms):
-        raise ProtocolError(f"{len(obs.event_ms)} timed calls but {len(obs.tail_ms)} tails")
+    if isinstance(obs, TimeObservation) and obs.fault is None:
+        if len(obs.tail_ms) != len(obs.event_ms):
+            raise ProtocolError(f"{len(obs.event_ms)} timed calls but {len(obs.tail_ms)} tails")
+        if not obs.event_ms:
+            raise ProtocolError("a timing loop without a timed call")
 
 
 # ----------------------------------------------------------------------------- worker side

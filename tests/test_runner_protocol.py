@@ -116,6 +116,7 @@ def test_malformed_run_reply_is_forged(changes, words):
 
 def test_malformed_timed_reply_is_forged():
     assert "tails" in _forged(_wire(TIMED, op="time", tail_ms=[0.0]), op="time")
+    assert "without a timed call" in _forged(_wire(TIMED, op="time", tail_ms=[], event_ms=[]), op="time")
     assert "set: expected int" in _forged(_wire(TIMED, op="time", checked=[{
         "call": 1, "set": "0", "roll": 0, "issue": None, "outputs": None}]), op="time")
 

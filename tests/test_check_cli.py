@@ -106,15 +106,15 @@ def test_unavailable_baseline_is_not_measured_again(tmp_path, capsys):
     with Evaluator(EvalConfig(device="cpu", baselines=("eager",), baseline_dir=tmp_path)) as ev:
         ev.store.put_unavailable(task, 0, "compile", "torch.compile took over 150 s")
         assert ev.baseline(task, 0, "compile") is None
-        assert ev._baseline_worker is None and ev._baseline_pool is None  # no worker was even started
+        assert ev.baselines.kept_worker is None and not ev.baselines.started  # no worker was even started
         assert ev.store.unavailable(task, 0, "compile") == "torch.compile took over 150 s"
         assert ev.store.unavailable(task, 0, "eager") is None
         # the eager baselines of two tasks come from one reused baseline worker
         assert ev.baseline(task, 0, "eager").median_ms > 0
-        kept = ev._baseline_worker
+        kept = ev.baselines.kept_worker
         other = load_task(HERE / "fixtures" / "check" / "softmax_task.py")
         assert ev.baseline(other, 0, "eager").median_ms > 0
-        assert kept is not None and ev._baseline_worker is kept
+        assert kept is not None and ev.baselines.kept_worker is kept
         ev.store.save()
     data = json.loads((tmp_path / "cpu.json").read_text())
     assert any(v == {"unavailable": "torch.compile took over 150 s"} for v in data["timings"].values())

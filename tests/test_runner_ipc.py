@@ -62,3 +62,31 @@ def test_descriptor_fails_before_any_cuda_call():
     # a descriptor whose own fields are inconsistent never reaches the GPU: it fails on a CPU machine
     with pytest.raises(IpcError, match="bytes"):
         import_outputs([_desc(nbytes=4)], torch.device("cpu"))
+
+
+def test_a_descriptor_that_fails_turns_ipc_off_and_repeats_over_the_socket():
+    """The evaluator's output channel: one bad descriptor, and every later request uses the socket."""
+    from cudarwin.runner.protocol import RunRequest
+    from cudarwin.runner.transfer import OutputTransfer
+    from cudarwin.verifier.inputs import InputRecipe
+    from cudarwin.verifier.observations import RunObservation
+
+    class Worker:
+        def __init__(self):
+            self.requests = []
+
+        def request(self, request, deadline):
+            self.requests.append((request, deadline))
+            return RunObservation(outputs=[torch.ones(3)])
+
+    transfer = OutputTransfer(ipc=False)
+    transfer.ipc = True  # as on a GPU machine with cupy
+    worker, request = Worker(), RunRequest(InputRecipe(0, 1), ipc=True)
+    lying = RunObservation(outputs=[_desc(nbytes=4)])
+    got = transfer.collect(worker, request, lying, torch.device("cpu"), deadline=7.0)
+    assert not transfer.ipc and "is not 4 bytes" in transfer.error
+    assert worker.requests == [(RunRequest(InputRecipe(0, 1), ipc=False), 7.0)]
+    assert torch.equal(got.outputs[0], torch.ones(3))
+    # nothing to map: an observation without descriptors, or a fault, passes through untouched
+    plain = RunObservation(outputs=[torch.zeros(2)])
+    assert transfer.collect(worker, RunRequest(InputRecipe(0, 1)), plain, torch.device("cpu"), 7.0) is plain

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cudarwin.runner.timing import TimingConfig
-from cudarwin.types import Policy
+from cudarwin.types import CudarwinError, Policy
 from cudarwin.verifier.inputs import DEFAULT_VARIANTS, Variant
+
+
+BASELINE_MODES = ("eager", "compile")  # eager PyTorch, and the reference under torch.compile
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,8 @@ class EvalConfig:
     static_checks: bool = True  # off only to test the harness's run-time defenses
     spare_workers: int = 5  # warm workers kept per GPU slot (1 on CPU): start-up (~5 s) outlasts an evaluation
     ipc_outputs: bool = True  # GPU outputs reach the driver through CUDA IPC (else over the socket)
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.baselines if b not in BASELINE_MODES]
+        if unknown:
+            raise CudarwinError(f"unknown baseline(s) {unknown}", hint=f"runner.eval.baselines takes {list(BASELINE_MODES)}")

@@ -90,3 +90,4 @@ def test_a_descriptor_that_fails_turns_ipc_off_and_repeats_over_the_socket():
     # nothing to map: an observation without descriptors, or a fault, passes through untouched
     plain = RunObservation(outputs=[torch.zeros(2)])
     assert transfer.collect(worker, RunRequest(InputRecipe(0, 1)), plain, torch.device("cpu"), 7.0) is plain
+

@@ -5,6 +5,10 @@ Run with ``pytest -m gpu tests/test_runtime_gpu.py`` on a machine with CUDA.
 
 from __future__ import annotations
 
+import math
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -16,6 +20,9 @@ from cudarwin.runtime import (
     load_cuda,
     reset_launch_counts,
 )
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from nvrtc_headers import SOFTMAX  # noqa: E402
 
 pytestmark = [
     pytest.mark.gpu,
@@ -197,3 +204,42 @@ def test_cache_serves_a_new_module_after_memory_is_cleared(monkeypatch):
     _relu(second, x, y)
     torch.cuda.synchronize()
     torch.testing.assert_close(y, torch.relu(x), rtol=0, atol=0)
+
+
+STD_VALUES = r'''
+#include <cmath>
+#include <cfloat>
+#include <climits>
+#include <limits>
+#include <algorithm>
+extern "C" __global__ void values(const float* x, float* y) {
+    y[0] = std::exp(x[0]); y[1] = -INFINITY; y[2] = FLT_MAX; y[3] = std::numeric_limits<float>::lowest();
+    y[4] = std::max(x[0], x[1]); y[5] = std::abs(x[1]); y[6] = (float)INT_MAX; y[7] = std::sqrt(x[2]);
+    y[8] = (float)M_PI; y[9] = NAN; y[10] = std::tanh(x[0]); y[11] = std::min(x[0], x[1]);
+}
+'''
+
+
+def test_standard_header_names_have_their_values_on_the_device():
+    mod = load_cuda(STD_VALUES)
+    x = torch.tensor([0.5, -2.0, 9.0], device="cuda")
+    y = torch.zeros(12, device="cuda")
+    mod.values(grid=1, block=1, args=(x, y))
+    got = y.tolist()
+    f32max = torch.finfo(torch.float32).max
+    want = [math.exp(0.5), -math.inf, f32max, -f32max, 0.5, 2.0, float(2**31), 3.0, math.pi, None, math.tanh(0.5), -2.0]
+    for i, (g, w) in enumerate(zip(got, want)):
+        if w is None:
+            assert math.isnan(g), i
+        else:
+            assert g == pytest.approx(w, rel=1e-6), (i, g, w)
+
+
+@pytest.mark.parametrize("options", [(), ("--use_fast_math",)])
+def test_a_softmax_using_cmath_and_infinity_matches_torch(options):
+    mod = load_cuda(SOFTMAX, options=options)
+    x = torch.randn(64, 1000, device="cuda") * 4
+    x[3, :500] = -math.inf  # masked scores
+    y = torch.empty_like(x)
+    mod.softmax(grid=(64,), block=(256,), args=(x, y, 1000))
+    torch.testing.assert_close(y, torch.softmax(x, dim=-1), rtol=1e-3, atol=1e-6)

@@ -22,6 +22,7 @@ The package, one job per module:
 * ``signature`` -- the kernels a source defines and their declared parameters;
 * ``arguments`` -- launch arguments converted to those declared C types;
 * ``headers`` -- the include directories and built-in headers NVRTC sees;
+* ``shims`` -- the standard headers NVRTC lacks, written for device code;
 * ``nvrtc`` -- the NVRTC library, target architecture, options, one compile;
 * ``cache`` -- ``compile_cuda``: NVRTC behind a memory and a disk cache;
 * ``launch`` -- launch counters, loading cubins, launching on torch's stream;
@@ -44,11 +45,14 @@ Two pieces of state matter to the verifier:
   imports candidates this way to find their CUDA without running them.
 
 NVRTC gets ``--std=c++17`` (unless the options pick a standard) and the CUDA
-include directories, so ``<cuda_fp16.h>``, ``<cuda_bf16.h>`` and
+include directories, so ``<cuda_fp16.h>``, ``<cuda_bf16.h>``, cub and
 ``<cuda/std/...>`` work. ``-default-device`` is *not* passed: helper functions
 need ``__device__``, exactly as with nvcc, so a kernel written here compiles
-there too. ``<cstdint>``/``<stdint.h>`` (which NVRTC lacks) are served from
-libcu++, and ``int64_t`` and friends work without an include, as under nvcc.
+there too. The C and C++ standard headers NVRTC lacks (``<cmath>``,
+``<cfloat>``, ``<climits>``, ``<cstdint>``, ``<type_traits>``, ``<limits>``,
+``<algorithm>``...) are built in (``shims``), and what nvcc gives device code
+without any include (``INFINITY``, ``INT_MAX``, ``M_PI``, ``std::exp``,
+``std::max``, ``int64_t``...) works without one here too.
 Compiler messages keep the source's own line numbers: nothing is prepended.
 
 The disk cache lives in ``CUDARWIN_CACHE_DIR`` (default

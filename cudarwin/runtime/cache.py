@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from cudarwin.runtime.headers import _builtin_headers, cuda_include_dirs
+from cudarwin.runtime.headers import _headers_key, cuda_include_dirs
 from cudarwin.runtime.nvrtc import (
     DEFAULT_NAME,
     _check_options,
@@ -56,7 +56,7 @@ class CompiledCuda:
 
 def _cache_key(source: str, options: tuple[str, ...], arch: str, name: str) -> str:
     material = [_CACHE_FORMAT, source, list(options), arch, name, list(nvrtc_version()),
-                list(cuda_include_dirs()), _builtin_headers(source)]
+                list(cuda_include_dirs()), list(_headers_key(source))]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

@@ -1,17 +1,25 @@
 """What ``#include`` finds under NVRTC: the CUDA include directories, and
-the in-memory headers cudarwin adds.
+the in-memory headers cudarwin adds (the standard-header shims of
+:mod:`cudarwin.runtime.shims`, and ``<cub/cub.cuh>``'s device-side part).
 
 A prelude header is pre-included (``--pre-include``) rather than prepended,
-so compiler messages keep the source's own line numbers.
+so compiler messages keep the source's own line numbers. It includes the
+shims whose names a source uses without including them, as nvcc's implicit
+``cuda_runtime.h`` would; for a source that uses none it is empty.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
+import json
 import os
 import re
 from pathlib import Path
 from typing import Iterator
+
+from cudarwin.runtime.shims import bare_includes, cub_device_subset, std_headers
 
 __all__ = ["cuda_include_dirs"]
 
@@ -59,24 +67,64 @@ _NO_HEADERS = (
     "or pip install nvidia-cuda-runtime"
 )
 _PRELUDE_NAME = "cudarwin_prelude.h"
-# Without a host toolchain NVRTC knows no <cstdint>; nvcc users expect int64_t
-# and friends to exist, so libcu++ supplies them (pre-included: no line shift).
-_STDINT = "#include <cuda/std/cstdint>\n"
-_STD_NAMES = "int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t intptr_t uintptr_t size_t ptrdiff_t"
-_CSTDINT = _STDINT + "namespace std { " + " ".join(f"using ::{n};" for n in _STD_NAMES.split()) + " }\n"
+_LIBCUDACXX_CMATH = ("cuda/std/detail/libcxx/include/cmath", "cuda/std/cmath")
 
 
-# Names only <cstdint> provides under NVRTC (size_t and ptrdiff_t are built in).
-_NEEDS_STDINT = re.compile(r"\bu?int(?:8|16|32|64|ptr|max)_t\b")
+def _libcudacxx_spelling(dirs: tuple[str, ...], macro: str, fallback: str) -> str:
+    """How the installed libcu++ defines ``macro`` for NVRTC, so that our
+    definition is token for token the same and defining both is no warning."""
+    pattern = re.compile(rf"^\s*#\s*define\s+{macro}\s+(.+?)\s*$", re.M)
+    for d in dirs:
+        for rel in _LIBCUDACXX_CMATH:
+            try:
+                found = pattern.search(Path(d, rel).read_text())
+            except OSError:
+                continue
+            if found:
+                return found.group(1)
+    return fallback
+
+
+@functools.lru_cache(maxsize=4)
+def _static_headers(dirs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The standard-header shims and <cub/cub.cuh>, for these include dirs;
+    none without libcu++ (the shims are built on it)."""
+    if not any(Path(d, "cuda/std/cstdint").is_file() for d in dirs):
+        return ()
+    infinity = _libcudacxx_spelling(dirs, "INFINITY", "::cuda::std::numeric_limits<float>::infinity()")
+    nan = _libcudacxx_spelling(dirs, "NAN", "::cuda::std::numeric_limits<float>::quiet_NaN()")
+    headers = std_headers(infinity, nan)
+    cub = next((Path(d, "cub/cub.cuh") for d in dirs if Path(d, "cub/cub.cuh").is_file()), None)
+    subset = cub_device_subset(cub) if cub is not None else None
+    if subset is not None:
+        headers["cub/cub.cuh"] = subset
+    return tuple(headers.items())
+
+
+def _prelude(source: str, available: dict[str, str]) -> str:
+    """Pre-includes for the names a source uses without their header that
+    nvcc provides anyway. Only those used: libcu++ headers cost compile time
+    (<utility> or <type_traits> about a second each)."""
+    return "".join(f"#include <{name}>\n" for name in bare_includes(source) if name in available)
+
+
+@functools.lru_cache(maxsize=4)
+def _static_digest(dirs: tuple[str, ...]) -> str:
+    return hashlib.sha256(json.dumps(_static_headers(dirs)).encode()).hexdigest()
+
+
+def _headers_key(source: str) -> tuple[str, str]:
+    """What the built-in headers contribute to a compile's cache key: the
+    prelude, and a digest of the rest (cheaper than their 20 KB of text)."""
+    dirs = cuda_include_dirs()
+    return _prelude(source, dict(_static_headers(dirs))), _static_digest(dirs)
 
 
 def _builtin_headers(source: str) -> dict[str, str]:
-    """In-memory headers for NVRTC: the prelude and <cstdint>/<stdint.h>.
+    """In-memory headers for NVRTC: the prelude (pre-included, so the
+    source's line numbers stay its own), the standard-header shims of
+    :mod:`cudarwin.runtime.shims` and <cub/cub.cuh>'s device-side part.
 
-    The prelude pulls in libcu++'s <cstdint> only when the source uses its
-    names: it roughly doubles the compile time of a small kernel.
-    """
-    if not any(Path(d, "cuda/std/cstdint").is_file() for d in cuda_include_dirs()):
-        return {_PRELUDE_NAME: ""}
-    prelude = _CSTDINT if _NEEDS_STDINT.search(source) else ""
-    return {_PRELUDE_NAME: prelude, "cstdint": _CSTDINT, "stdint.h": _CSTDINT}
+    NVRTC looks a header up here before the include path."""
+    headers = dict(_static_headers(cuda_include_dirs()))
+    return {_PRELUDE_NAME: _prelude(source, headers), **headers}

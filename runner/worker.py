@@ -86,8 +86,7 @@ class Harness:
         self.set_l2_limit = self._l2_limit_fn()
         with guards.ComputeOpCounter():  # first use swaps some torch functions for wrapped ones
             torch.ones(2).add(1)
-        # how outputs leave this process is watched too: a patched export could lie to the driver
-        self.snapshot = guards.Snapshot.take(extra=(("cudarwin.runner.ipc", ipc, ("export", "export_outputs", "address_range")),))
+        self.snapshot = guards.Snapshot.take(extra=self._watched(ipc))
         self.census0 = guards.thread_census()
         self.task = None
         self.task_mod = None
@@ -98,6 +97,21 @@ class Harness:
         self.flush_buf = None
 
     # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _watched(ipc) -> tuple:
+        """The harness's own functions the guards watch besides torch's: the launch counters a
+        candidate could reset, and how outputs leave this process (a patched export could lie)."""
+        watched = []
+        try:
+            import cudarwin.runtime as rt
+
+            names = ("launch_counts", "reset_launch_counts", "load_cuda")
+            watched.append(("cudarwin.runtime", rt, tuple(n for n in names if hasattr(rt, n))))
+        except Exception:  # runtime needs cupy; CPU-only installs have none
+            pass
+        watched.append(("cudarwin.runner.ipc", ipc, ("export", "export_outputs", "address_range")))
+        return tuple(watched)
+
     def _runtime_counters(self):
         """Launch counters: the runtime's (load_cuda) plus calls into load_inline extensions."""
         if self.device_name != "cuda":

@@ -288,3 +288,25 @@ def test_a_malformed_reply_becomes_a_forged_result_verdict():
     timed = judge_timed(read_reply(b"garbage", "time", "n1"), 0, SEEDS, _expected, GPU)
     assert _codes(timed.reasons) == [Reason.FORGED_RESULT]
     assert _codes(judge_load(read_reply(b"", "load", "n1"), "cpu", 0.0).reasons) == [Reason.FORGED_RESULT]
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def _imports(folder: str) -> set[str]:
+    import ast
+    from pathlib import Path
+
+    names = set()
+    for path in (Path(__file__).parent.parent / folder).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+    return names
+
+
+def test_the_verifier_judges_without_the_runner_and_the_runner_never_reaches_up():
+    assert not {m for m in _imports("verifier") if m.startswith(("cudarwin.runner", "cudarwin.agent", "cudarwin.results"))}
+    assert not {m for m in _imports("runner") if m.startswith(("cudarwin.agent", "cudarwin.results"))}

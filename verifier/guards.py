@@ -109,15 +109,7 @@ def _watched(extra: tuple[Watch, ...] = ()) -> dict[str, Any]:
         "threading.enumerate": threading.enumerate,
         "os.listdir": os.listdir,
     }
-    try:
-        import cudarwin.runtime as rt
-
-        for name in ("launch_counts", "reset_launch_counts", "load_cuda"):
-            if hasattr(rt, name):
-                watched[f"cudarwin.runtime.{name}"] = getattr(rt, name)
-    except Exception:  # runtime needs cupy; CPU-only installs have none
-        pass
-    for prefix, owner, names in extra:  # the caller's own functions (the worker: how outputs leave it)
+    for prefix, owner, names in extra:  # the caller's own functions (the worker: launch counting, output export)
         for name in names:
             watched[f"{prefix}.{name}"] = getattr(owner, name)
     return watched

@@ -13,7 +13,7 @@ from cudarwin.agent.llm.cache import CallStore
 from cudarwin.agent.llm.client import LLMClient, ModelSpec
 from cudarwin.agent.llm.retry import RetryPolicy
 from cudarwin.agent.proposer import Proposer
-from cudarwin.types import CudarwinError, Policy, Task
+from cudarwin.types import CudarwinError, Device, Policy, Task
 
 _MODEL_FIELDS = ("provider", "model", "base_url", "api_key_env", "price", "temperature", "top_p", "max_tokens", "timeout", "weight", "extra")
 
@@ -23,25 +23,25 @@ def plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
-def resolve_device(requested: str) -> str:
+def resolve_device(requested: str) -> Device:
     """``auto`` -> cuda when a GPU is visible; ``cuda`` without a GPU is a user error."""
-    if requested not in ("auto", "cuda", "cpu"):
+    if requested not in ("auto", Device.CUDA.value, Device.CPU.value):
         raise CudarwinError(f"runner.device={requested!r} is not one of auto, cuda, cpu")
-    if requested == "cpu":
-        return "cpu"
+    if requested == Device.CPU.value:
+        return Device.CPU
     import torch
 
     if torch.cuda.is_available():
-        return "cuda"
+        return Device.CUDA
     raise CudarwinError(
         "no CUDA GPU is visible, so candidates cannot be run on a GPU",
         hint="run the whole loop on the CPU with torch-level candidates: cudarwin optimize runner.device=cpu",
     )
 
 
-def resolve_policy(value: str | None, device: str) -> Policy:
+def resolve_policy(value: str | None, device: Device) -> Policy:
     if value is None:
-        return Policy.STRICT if device == "cuda" else Policy.TORCH_OK
+        return Policy.STRICT if device is Device.CUDA else Policy.TORCH_OK
     try:
         return Policy(value)
     except ValueError:
@@ -117,7 +117,7 @@ def make_client(llm: Mapping[str, Any], store: CallStore) -> LLMClient:
     )
 
 
-def make_offline_proposer(llm: Mapping[str, Any], *, seed: int, device: str) -> Proposer:
+def make_offline_proposer(llm: Mapping[str, Any], *, seed: int, device: Device) -> Proposer:
     """The proposer named by ``llm._target_`` (the offline one by default)."""
     from hydra.utils import get_class
 
@@ -138,7 +138,7 @@ def make_offline_proposer(llm: Mapping[str, Any], *, seed: int, device: str) -> 
     return cls(**params)
 
 
-def eval_config(runner: Mapping[str, Any], device: str, policy: Policy) -> Any:
+def eval_config(runner: Mapping[str, Any], device: Device, policy: Policy) -> Any:
     """The runner's EvalConfig; ``runner.eval`` passes further fields through."""
     from cudarwin.runner import EvalConfig
 
@@ -160,10 +160,10 @@ def eval_config(runner: Mapping[str, Any], device: str, policy: Policy) -> Any:
     return EvalConfig(device=device, policy=policy, **extra)
 
 
-def worker_count(runner: Mapping[str, Any], device: str) -> int:
+def worker_count(runner: Mapping[str, Any], device: Device) -> int:
     if runner.get("workers"):
         return int(runner["workers"])
-    if device == "cuda":
+    if device is Device.CUDA:
         import torch
 
         return len(runner.get("gpus") or ()) or max(1, torch.cuda.device_count())

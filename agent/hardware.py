@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cudarwin.types import Device
+
 
 @dataclass(frozen=True)
 class HardwareFacts:
@@ -21,17 +23,17 @@ class HardwareFacts:
     l2_bytes: int | None = None
     bandwidth_gbs: float | None = None  # measured or nominal DRAM bandwidth
     matmul_tflops: float | None = None  # measured or nominal matmul peak
-    device: str = "cuda"  # "cuda" or "cpu"
+    device: Device = Device.CUDA
     measured: bool = False  # False: the peaks are the GPU model's nominal figures
 
 
-CPU_FACTS = HardwareFacts(name="CPU (no GPU)", device="cpu")
+CPU_FACTS = HardwareFacts(name="CPU (no GPU)", device=Device.CPU)
 
 
-def probe_hardware(device: str, *, bandwidth_gbs: float | None = None, matmul_tflops: float | None = None) -> HardwareFacts:
+def probe_hardware(device: Device, *, bandwidth_gbs: float | None = None, matmul_tflops: float | None = None) -> HardwareFacts:
     """Facts for ``device`` ("cuda" or "cpu"); the measured peaks are passed in
     by whoever measured them (the runner's baselines), as torch cannot tell."""
-    if device != "cuda":
+    if Device(device) is not Device.CUDA:
         return CPU_FACTS
     try:
         import torch
@@ -53,7 +55,7 @@ def probe_hardware(device: str, *, bandwidth_gbs: float | None = None, matmul_tf
         l2_bytes=getattr(props, "L2_cache_size", None),
         bandwidth_gbs=bandwidth_gbs,
         matmul_tflops=matmul_tflops,
-        device="cuda",
+        device=Device.CUDA,
         measured=measured,
     )
 
@@ -68,11 +70,11 @@ def _nominal_peaks(name: str, bandwidth_gbs: float | None, matmul_tflops: float 
     return bandwidth_gbs or bw / 1e9, matmul_tflops or peak / 1e12
 
 
-def facts_from_evaluator(evaluator: object, device: str) -> HardwareFacts:
+def facts_from_evaluator(evaluator: object, device: Device) -> HardwareFacts:
     """The evaluator's view of its GPU (``Evaluator.gpu``, with the ceilings
     its roofline floors use, measured where stored), else :func:`probe_hardware`."""
     info = getattr(evaluator, "gpu", None)
-    if device != "cuda" or info is None:
+    if Device(device) is not Device.CUDA or info is None:
         return probe_hardware(device)
     base = probe_hardware(device)
     try:
@@ -84,7 +86,7 @@ def facts_from_evaluator(evaluator: object, device: str) -> HardwareFacts:
             l2_bytes=info.l2_bytes or base.l2_bytes,
             bandwidth_gbs=info.bandwidth / 1e9 if info.bandwidth else base.bandwidth_gbs,
             matmul_tflops=info.peak_flops / 1e12 if info.peak_flops else base.matmul_tflops,
-            device="cuda",
+            device=Device.CUDA,
             measured=bool(info.measured),
         )
     except AttributeError:  # an evaluator of another shape: keep what torch says

@@ -33,7 +33,7 @@ from cudarwin.agent.review import Reviewer
 from cudarwin.agent.search.base import make_strategy
 from cudarwin.agent.search.context import SearchContext, TaskStats
 from cudarwin.agent.store import BASELINES_NOTE, ArchiveCallStore, ArchiveRunStore, encode_baselines
-from cudarwin.types import CudarwinError, Policy, Task
+from cudarwin.types import CudarwinError, Device, Policy, Task
 
 EvaluatorFactory = Callable[[Any], Any]  # EvalConfig -> context manager with .evaluate
 
@@ -87,7 +87,7 @@ def _real_evaluator(config: Any) -> Any:
     return Evaluator(config)
 
 
-async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, evaluator: Any, store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
+async def _run(cfg: DictConfig, tasks: list[Task], device: Device, policy: Policy, evaluator: Any, store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
     llm = build.plain(cfg.llm)
     seed = int(cfg.seed)
     client: LLMClient | None = None
@@ -117,7 +117,7 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: str, policy: Policy, 
     async def one(ctx: SearchContext) -> None:
         async with limit:
             began = time.perf_counter()
-            if client is not None and device == "cuda":  # the first prompt shows the baselines to beat
+            if client is not None and device is Device.CUDA:  # the first prompt shows the baselines to beat
                 ctx.baselines = await _prompt_baselines(ctx, evaluator, store)
             strategy = make_strategy(build.plain(cfg.search))
             await strategy.run(ctx)
@@ -203,7 +203,7 @@ def _precompile_baselines(evaluator: Any, tasks: list[Task], out: TextIO | None)
     to compile every shape (tens of seconds each).
     """
     config = getattr(evaluator, "config", None)
-    if not hasattr(evaluator, "precompile") or config is None or config.device != "cuda" or "compile" not in config.baselines:
+    if not hasattr(evaluator, "precompile") or config is None or config.device != Device.CUDA or "compile" not in config.baselines:
         return
     work = evaluator.missing_compile(tasks)
     if not work:

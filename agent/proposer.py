@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Protocol, runtime_checkable
 
 from cudarwin.agent.hardware import HardwareFacts
-from cudarwin.types import Candidate, Evaluation, Policy, ShapeResult, Task
+from cudarwin.types import Candidate, Device, Evaluation, Policy, ShapeResult, Task
 
 
 class Mode(str, Enum):
@@ -62,7 +62,7 @@ class ProposalRequest:
     task: Task
     mode: Mode
     policy: Policy = Policy.STRICT
-    device: str = "cuda"  # "cpu": torch-level candidates are acceptable
+    device: Device = Device.CUDA  # CPU: torch-level candidates are acceptable
     parent: Scored | None = None  # None for TRANSLATE
     inspirations: tuple[Scored, ...] = ()  # other elites, best first
     history: tuple[Attempt, ...] = ()  # earlier turns of this conversation, oldest first
@@ -74,6 +74,9 @@ class ProposalRequest:
     seed: int = 0  # for proposers that sample; the same request and seed give the same answer
     sample_index: int = 0  # distinguishes repeated identical requests (part of the LLM cache key)
     conversation: str = ""  # names the exchange this request belongs to (for records)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "device", Device(self.device))
 
 
 @dataclass(frozen=True)

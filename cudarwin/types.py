@@ -28,6 +28,19 @@ class Policy(str, Enum):
     TORCH_OK = "torch-ok"  # torch/cuBLAS/cuDNN compute allowed next to custom kernels
 
 
+class Device(str, Enum):
+    """Where candidates run. The values are what configs, JSON and archives hold."""
+
+    CUDA = "cuda"  # on a GPU: CUDA candidates, timed with CUDA events
+    CPU = "cpu"  # no GPU: torch-level candidates, timed by the wall clock
+    NONE = "none"  # nothing ran: ``check --compile-only`` (static checks and NVRTC)
+
+    def __str__(self) -> str:  # f-strings and str() give "cuda", as the plain string did
+        return self.value
+
+    __format__ = str.__format__
+
+
 class Status(str, Enum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -376,13 +389,16 @@ class Evaluation:
     candidate_id: str
     verdict: Verdict
     policy: Policy
-    device: str  # "cuda" or "cpu"
+    device: Device  # a plain "cuda"/"cpu"/"none" is accepted and converted
     gpu: str = ""  # GPU name, "" on CPU
     shapes: tuple[ShapeResult, ...] = ()
     compile: CompileReport | None = None
     stage_seconds: tuple[tuple[str, float], ...] = ()  # wall time per stage
     flags: tuple[ReasonItem, ...] = ()  # findings that do not reject (e.g. BEYOND_ROOFLINE)
     env: tuple[tuple[str, str], ...] = ()  # torch/cuda/driver/cudarwin versions
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "device", Device(self.device))
 
     @property
     def accepted(self) -> bool:
@@ -416,7 +432,7 @@ class Evaluation:
             "reasons": [r.to_dict() for r in self.verdict.reasons],
             "flags": [r.to_dict() for r in self.flags],
             "policy": self.policy.value,
-            "device": self.device,
+            "device": self.device.value,
             "gpu": self.gpu,
             "shapes": [s.to_dict() for s in self.shapes],
             "speedup_eager": self.speedup_eager,
@@ -448,7 +464,7 @@ class Evaluation:
                 Stage(d["stage"]) if d.get("stage") else None,
             ),
             policy=Policy(d["policy"]),
-            device=d["device"],
+            device=Device(d["device"]),
             gpu=d.get("gpu", ""),
             shapes=tuple(ShapeResult.from_dict(s) for s in d.get("shapes", ())),
             compile=None

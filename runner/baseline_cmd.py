@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from cudarwin.runner.hardware import floor_ms
-from cudarwin.types import CudarwinError, ExitCode, geomean
+from cudarwin.types import CudarwinError, Device, ExitCode, geomean
 
 
 def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes: str = "all",
-                  device: str = "cuda", jobs: int = 4, compile_timeout: float = 150.0) -> int:
+                  device: Device | str = Device.CUDA, jobs: int = 4, compile_timeout: float = 150.0) -> int:
     """Measure and store the baselines of every task in ``suite``; print a table."""
     import torch
 
@@ -26,6 +26,7 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
     from cudarwin.runner.hardware import measure_ceilings
     from cudarwin.tasks.suites import load_suite
 
+    device = Device(device)
     loaded = load_suite(suite)
     for err in loaded.errors:
         print(f"skipped: {err}", file=sys.stderr)
@@ -34,7 +35,7 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
     out_dir = Path(out) if out else REPO_BASELINES
     config = EvalConfig(device=device, baselines=modes, baseline_dir=out_dir, deadline_compile_s=compile_timeout)
     with Evaluator(config) as ev:
-        if device == "cuda":
+        if device is Device.CUDA:
             if ev.store.ceilings is None:
                 bw, peak = measure_ceilings(ev.gpus[0])
                 ev.store.set_ceilings(bw, peak)
@@ -46,7 +47,7 @@ def measure_suite(suite: str, *, out: str | None, modes: tuple[str, ...], shapes
             bw, peak = 0.0, 0.0
             print("cpu: wall-clock baselines, no roofline floor")
         tasks = sorted(loaded.tasks, key=lambda t: (t.meta.category, t.name))
-        if device == "cuda" and "compile" in modes and jobs > 1:
+        if device is Device.CUDA and "compile" in modes and jobs > 1:
             _precompile(ev, tasks, shapes, jobs)
         header = f"{'task':<28} {'category':<14} {'eager ms':>10} {'compile ms':>10} {'floor ms':>10} {'floor/eager':>11}"
         print(header)

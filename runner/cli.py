@@ -11,14 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from cudarwin.types import Candidate, CudarwinError, Evaluation, ExitCode, Policy, Task
+from cudarwin.types import Candidate, CudarwinError, Device, Evaluation, ExitCode, Policy, Task
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser("check", help="verify and time one candidate against one task")
     check.add_argument("task", metavar="TASK_FILE")
     check.add_argument("candidate", metavar="CANDIDATE_FILE")
-    check.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    check.add_argument("--device", type=Device, choices=(Device.CUDA, Device.CPU), default=Device.CUDA)
     check.add_argument("--policy", choices=[p.value for p in Policy], default=None,
                        help="strict (default on cuda): all arithmetic in own kernels; torch-ok (default on cpu)")
     check.add_argument("--compile-only", action="store_true", help="static checks + NVRTC compile, no GPU needed")
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     base.add_argument("--modes", default="eager,compile")
     base.add_argument("--shapes", choices=("all", "headline"), default="all",
                       help="measure every shape (default) or only the headline shape")
-    base.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    base.add_argument("--device", type=Device, choices=(Device.CUDA, Device.CPU), default=Device.CUDA)
     base.add_argument("--jobs", type=int, default=4,
                       help="tasks compiled in parallel before torch.compile timing (default 4; 1: no pre-pass)")
     base.add_argument("--compile-timeout", type=float, default=150.0,
@@ -53,7 +53,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     source = _read(args.candidate, "candidate file")
     task = load_task(args.task)
-    default_policy = Policy.TORCH_OK if args.device == "cpu" else Policy.STRICT
+    default_policy = Policy.TORCH_OK if args.device is Device.CPU else Policy.STRICT
     policy = Policy(args.policy) if args.policy else default_policy
     candidate = Candidate(source=source, proposer="user")
     if args.compile_only:

@@ -56,6 +56,27 @@ def test_round_trip_of_a_bare_rejection(tmp_path: Path) -> None:
     assert (row.status, row.stage, row.policy, row.fitness) == ("rejected", "static", "torch-ok", 0.0)
 
 
+def test_device_is_an_enum_stored_as_its_string(tmp_path: Path) -> None:
+    """Configs, JSON and archives keep the plain strings; the code gets a Device back."""
+    import json
+
+    from cudarwin.types import Device, Policy, Stage, Status, Verdict
+
+    evs = [Evaluation(task="relu", candidate_id=f"c{i}", policy=Policy.TORCH_OK, device=d,
+                      verdict=Verdict(Status.REJECTED, (), Stage.STATIC)) for i, d in enumerate(("cuda", "cpu", "none"))]
+    assert [e.device for e in evs] == [Device.CUDA, Device.CPU, Device.NONE]
+    assert json.loads(json.dumps(evs[0].to_dict()))["device"] == "cuda" and f"{evs[1].device}" == "cpu"
+    with Archive.create(tmp_path, "") as arch:
+        for ev in evs:
+            arch.add_evaluation(ev)
+        assert [e.device for e in arch.evaluations("relu")] == [Device.CUDA, Device.CPU, Device.NONE]
+    assert list(load(tmp_path).evaluations.device) == ["cuda", "cpu", "none"]
+    with sqlite3.connect(tmp_path / "archive.sqlite") as db:
+        assert {r[0] for r in db.execute("SELECT DISTINCT typeof(device) FROM evaluations")} == {"text"}
+    with pytest.raises(ValueError):
+        Evaluation(task="relu", candidate_id="x", policy=Policy.TORCH_OK, device="tpu", verdict=evs[0].verdict)
+
+
 def test_best_skips_rejected_and_findings(tmp_path: Path) -> None:
     ids = build_run_a(tmp_path)
     with Archive.open(tmp_path) as arch:

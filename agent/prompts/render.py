@@ -14,7 +14,7 @@ from cudarwin.agent.hardware import CPU_FACTS, HardwareFacts
 from cudarwin.agent.llm.request import Message
 from cudarwin.agent.prompts.feedback import evaluation_summary, format_ms
 from cudarwin.agent.proposer import Attempt, ProposalRequest, Scored
-from cudarwin.types import Policy, Shape, ShapeResult, Task
+from cudarwin.types import Device, Policy, Shape, ShapeResult, Task
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 MAX_EXAMPLE_CHARS = 6000
@@ -41,7 +41,7 @@ def _size(n: int | None, unit: str = "B") -> str:
 
 def render_hardware(hw: HardwareFacts) -> str:
     """The device facts as a bullet list (placeholders on the CPU)."""
-    if hw.device != "cuda":
+    if hw.device is not Device.CUDA:
         return (
             "- Device: CPU only (no GPU in this run). Candidates are judged on the CPU:\n"
             "  torch-level code is acceptable; CUDA kernels cannot run here."
@@ -76,13 +76,13 @@ def render_shapes(task: Task, baselines: tuple[ShapeResult, ...]) -> str:
     return "\n".join(rows)
 
 
-def render_contract(policy: Policy, device: str) -> str:
-    if policy is Policy.STRICT and device == "cuda":
+def render_contract(policy: Policy, device: Device) -> str:
+    if policy is Policy.STRICT and device is Device.CUDA:
         return fill("contract_strict", policy=policy.value)
     note = (
         "In this CPU-only run no CUDA can execute: write `ModelNew` with PyTorch operations only "
         "(do not call load_cuda); it is judged for correctness and CPU speed."
-        if device != "cuda"
+        if device is not Device.CUDA
         else ""
     )
     return fill("contract_torch", policy=policy.value, device_note=note)
@@ -125,7 +125,7 @@ def render_task(request: ProposalRequest, example: tuple[str, str] | None) -> st
         name=task.name,
         category=task.meta.category,
         source=task.source.rstrip(),
-        hardware=render_hardware(request.hardware if request.device == "cuda" else CPU_FACTS),
+        hardware=render_hardware(request.hardware if request.device is Device.CUDA else CPU_FACTS),
         shapes=render_shapes(task, request.baselines),
         example=render_example(example),
     )

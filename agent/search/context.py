@@ -9,7 +9,7 @@ from cudarwin.agent.evaluation import EvalService
 from cudarwin.agent.hardware import HardwareFacts
 from cudarwin.agent.proposer import Mode, ProposalRequest, Proposer, Scored
 from cudarwin.agent.store import RunStore
-from cudarwin.types import Evaluation, Policy, ShapeResult, Task
+from cudarwin.types import Device, Evaluation, Policy, ShapeResult, Task
 
 
 @dataclass
@@ -47,7 +47,7 @@ class SearchContext:
     evals: EvalService
     store: RunStore
     policy: Policy = Policy.STRICT
-    device: str = "cuda"
+    device: Device = Device.CUDA
     hardware: HardwareFacts = HardwareFacts()
     seed: int = 0
     stats: TaskStats = field(init=False)
@@ -58,6 +58,7 @@ class SearchContext:
     on_update: Callable[[TaskStats], None] = lambda stats: None
 
     def __post_init__(self) -> None:
+        self.device = Device(self.device)
         self.stats = TaskStats(self.task.name)
 
     @property

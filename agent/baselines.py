@@ -5,20 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cudarwin.agent.hardware import HardwareFacts
 from cudarwin.runner.hardware import floor_ms
-from cudarwin.types import ShapeResult, Task
+from cudarwin.types import GpuInfo, ShapeResult, Task
 
 
-def roofline_floor_ms(task: Task, shape_index: int, hw: HardwareFacts) -> float | None:
+def roofline_floor_ms(task: Task, shape_index: int, hw: GpuInfo) -> float | None:
     """max(flops / peak, bytes / bandwidth) in ms from the task's META, or None."""
-    return floor_ms(
-        task.meta.flops, task.meta.bytes, dict(task.shapes[shape_index]),
-        (hw.bandwidth_gbs or 0.0) * 1e9, (hw.matmul_tflops or 0.0) * 1e12,
-    )
+    return floor_ms(task.meta.flops, task.meta.bytes, dict(task.shapes[shape_index]), hw.bandwidth, hw.peak_flops)
 
 
-def initial_baselines(evaluator: Any, task: Task, hw: HardwareFacts, modes: tuple[str, ...] = ("eager", "compile")) -> tuple[ShapeResult, ...]:
+def initial_baselines(evaluator: Any, task: Task, hw: GpuInfo, modes: tuple[str, ...] = ("eager", "compile")) -> tuple[ShapeResult, ...]:
     """Per shape: the evaluator's baselines (measured once, then stored by the
     runner) and the roofline floor. Blocking: call it from a worker thread."""
     measure = getattr(evaluator, "baseline", None)

@@ -22,7 +22,6 @@ from omegaconf import DictConfig, OmegaConf
 from cudarwin.agent import build
 from cudarwin.agent.baselines import initial_baselines
 from cudarwin.agent.evaluation import EvalService
-from cudarwin.agent.hardware import facts_from_evaluator
 from cudarwin.agent.llm.budget import ModelUsage
 from cudarwin.agent.llm.cache import ChainStore, SqliteCallStore
 from cudarwin.agent.llm.client import LLMClient, resolve_api_key
@@ -33,7 +32,7 @@ from cudarwin.agent.review import Reviewer
 from cudarwin.agent.search.base import make_strategy
 from cudarwin.agent.search.context import SearchContext, TaskStats
 from cudarwin.agent.store import BASELINES_NOTE, ArchiveCallStore, ArchiveRunStore, encode_baselines
-from cudarwin.types import CudarwinError, Device, Policy, Task
+from cudarwin.types import CudarwinError, Device, GpuInfo, Policy, Task
 
 EvaluatorFactory = Callable[[Any], Any]  # EvalConfig -> context manager with .evaluate
 
@@ -105,7 +104,8 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: Device, policy: Polic
     reviewer = _make_reviewer(cfg, client, store)
     evals = EvalService(evaluator.evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
     view = ProgressView(str(cfg.get("progress", "auto")), usage=(lambda: client.usage.total()) if client else (lambda: None), out=out)
-    hardware = facts_from_evaluator(evaluator, device)
+    # the GPU the prompts describe: the evaluator's, with the ceilings its roofline floors use
+    hardware = (evaluator.gpu if device is Device.CUDA else None) or GpuInfo()
     await asyncio.to_thread(_precompile_baselines, evaluator, tasks, out)
     contexts = []
     for task in tasks:

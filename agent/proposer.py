@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
-from cudarwin.agent.hardware import HardwareFacts
-from cudarwin.types import Candidate, Device, Evaluation, Policy, ShapeResult, Task
+from cudarwin.types import Candidate, Device, Evaluation, GpuInfo, Policy, ShapeResult, Task
 
 
 class Mode(str, Enum):
@@ -66,7 +65,7 @@ class ProposalRequest:
     parent: Scored | None = None  # None for TRANSLATE
     inspirations: tuple[Scored, ...] = ()  # other elites, best first
     history: tuple[Attempt, ...] = ()  # earlier turns of this conversation, oldest first
-    hardware: HardwareFacts = HardwareFacts()
+    hardware: GpuInfo = GpuInfo()  # the target GPU (ignored on the CPU)
     baselines: tuple[ShapeResult, ...] = ()  # eager/compile timings and floor per shape, if measured
     count: int = 1  # how many proposals are wanted
     generation: int = 0

@@ -41,6 +41,48 @@ class Device(str, Enum):
     __format__ = str.__format__
 
 
+@dataclass(frozen=True)
+class GpuInfo:
+    """One GPU: what the runner reads from the driver, with the roofline's
+    two ceilings, and what prompts tell a kernel writer. 0 or "" = unknown."""
+
+    name: str = "unknown GPU"
+    sms: int = 0  # streaming multiprocessors
+    l2_bytes: int = 0
+    smem_per_block: int = 0  # bytes, the default limit
+    smem_per_block_optin: int = 0  # bytes, the opt-in maximum
+    capability: str = ""  # compute capability, e.g. "9.0"
+    bandwidth: float = 0.0  # bytes/s (read + write counted)
+    peak_flops: float = 0.0  # flop/s, the fastest unit (dense bf16 tensor cores)
+    measured: bool = False  # False: the ceilings are the GPU model's nominal figures
+
+    @property
+    def arch(self) -> str:
+        """The NVRTC architecture, e.g. "sm_90" ("" when unknown)."""
+        return "sm_" + self.capability.replace(".", "") if self.capability else ""
+
+    @property
+    def shared_mem_per_block(self) -> int | None:
+        """The most shared memory one block can have (opt-in where known), bytes."""
+        return self.smem_per_block_optin or self.smem_per_block or None
+
+    @property
+    def bandwidth_gbs(self) -> float | None:
+        return self.bandwidth / 1e9 if self.bandwidth else None
+
+    @property
+    def matmul_tflops(self) -> float | None:
+        return self.peak_flops / 1e12 if self.peak_flops else None
+
+    @property
+    def slug(self) -> str:
+        """The name as a file-name part (baselines are stored per GPU model)."""
+        return re.sub(r"[^A-Za-z0-9]+", "-", self.name).strip("-").lower() or "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class Status(str, Enum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"

@@ -10,11 +10,11 @@ floor is a finding, not a result (REWARD_HACKS.md #24).
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass
-from typing import Any
-
 import torch
+
+from cudarwin.types import GpuInfo
+
+__all__ = ["GpuInfo", "default_ceilings", "floor_ms", "gpu_info", "measure_ceilings"]
 
 # (bytes/s, flop/s) ceilings by name fragment, used until measured. The matrix
 # peak is the fastest unit (dense bf16 tensor cores) so the floor stays a floor.
@@ -26,26 +26,6 @@ _DEFAULTS = {
     "4090": (1.0e12, 330e12),
 }
 _FALLBACK = (5.0e12, 2000e12)  # unknown GPU: generous, so the floor never flags honest work
-
-
-@dataclass(frozen=True)
-class GpuInfo:
-    name: str
-    sms: int = 0
-    l2_bytes: int = 0
-    smem_per_block: int = 0
-    smem_per_block_optin: int = 0
-    capability: str = ""
-    bandwidth: float = 0.0  # bytes/s (read + write counted)
-    peak_flops: float = 0.0  # flop/s
-    measured: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9]+", "-", self.name).strip("-").lower() or "cpu"
 
 
 def gpu_info(device: int = 0, ceilings: tuple[float, float] | None = None) -> GpuInfo:
@@ -66,6 +46,7 @@ def gpu_info(device: int = 0, ceilings: tuple[float, float] | None = None) -> Gp
 
 
 def default_ceilings(name: str) -> tuple[float, float]:
+    """Nominal (bytes/s, flop/s) ceilings for a GPU by name, until measured."""
     for key, value in _DEFAULTS.items():
         if key in name:
             return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cudarwin.agent.examples import worked_example
-from cudarwin.agent.hardware import HardwareFacts
 from cudarwin.agent.prompts import build_messages, render_review
 from cudarwin.agent.prompts.feedback import evaluation_summary, trim_log
 from cudarwin.agent.prompts.render import render_hardware, render_shapes
@@ -14,6 +13,7 @@ from cudarwin.types import (
     Candidate,
     CompileReport,
     Evaluation,
+    GpuInfo,
     Policy,
     Reason,
     ReasonItem,
@@ -89,9 +89,17 @@ def test_mismatch_summary_per_shape():
 
 
 def test_hardware_facts_and_placeholders():
-    hw = HardwareFacts(name="NVIDIA H100", arch="sm_90", sms=132, shared_mem_per_block=232448, l2_bytes=50 << 20, bandwidth_gbs=3000.0)
+    hw = GpuInfo(name="NVIDIA H100", capability="9.0", sms=132, smem_per_block=49152, smem_per_block_optin=232448,
+                 l2_bytes=50 << 20, bandwidth=3.0e12)
     text = render_hardware(hw)
     assert "132 SMs" in text and "50 MiB" in text and "3000 GB/s" in text and "matmul peak: unknown" in text
+    assert "(sm_90)" in text and "227 KiB" in text and "nominal figures" in text
+    assert render_hardware(GpuInfo()) == (
+        "- GPU: unknown GPU (unknown arch), unknown SMs\n"
+        "- Shared memory per block: unknown; L2 cache: unknown\n"
+        "- Memory bandwidth: unknown; matmul peak: unknown"
+    )
+    assert render_hardware(None).startswith("- Device: CPU only")
 
 
 def test_shapes_with_baselines():

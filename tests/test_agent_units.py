@@ -142,24 +142,22 @@ def test_roofline_floor_from_meta():
     from pathlib import Path
 
     from cudarwin.agent.baselines import roofline_floor_ms
-    from cudarwin.agent.hardware import HardwareFacts
-    from cudarwin.types import Task, TaskMeta
+    from cudarwin.types import GpuInfo, Task, TaskMeta
 
     meta = TaskMeta(flops=lambda n: 2e12 * n, bytes=lambda n: 1e9 * n)
     task = Task("t", Path("t.py"), "", ({"n": 1},), meta)
     # 2e12 flop at 1 TFLOP/s = 2 s; 1e9 B at 1000 GB/s = 1 ms -> compute bound
-    assert roofline_floor_ms(task, 0, HardwareFacts(bandwidth_gbs=1000.0, matmul_tflops=1.0)) == pytest.approx(2000.0)
-    assert roofline_floor_ms(task, 0, HardwareFacts()) is None
+    assert roofline_floor_ms(task, 0, GpuInfo(bandwidth=1e12, peak_flops=1e12)) == pytest.approx(2000.0)
+    assert roofline_floor_ms(task, 0, GpuInfo()) is None
 
 
-def test_hardware_facts_from_the_evaluator_gpu():
-    from types import SimpleNamespace
+def test_one_gpu_description_gives_the_units_prompts_need():
+    from cudarwin.types import GpuInfo
 
-    from cudarwin.agent.hardware import CPU_FACTS, facts_from_evaluator
-
-    assert facts_from_evaluator(SimpleNamespace(gpu=None), "cpu") == CPU_FACTS
-    info = SimpleNamespace(name="NVIDIA H100", capability="9.0", sms=132, smem_per_block=49152, smem_per_block_optin=232448,
-                           l2_bytes=50 << 20, bandwidth=3.0e12, peak_flops=900e12, measured=True)
-    facts = facts_from_evaluator(SimpleNamespace(gpu=info), "cuda")
-    assert facts.bandwidth_gbs == 3000.0 and facts.matmul_tflops == 900.0 and facts.measured
-    assert facts.sms == 132 and facts.shared_mem_per_block == 232448 and facts.device == "cuda"
+    info = GpuInfo(name="NVIDIA H100 80GB HBM3", capability="9.0", sms=132, smem_per_block=49152, smem_per_block_optin=232448,
+                   l2_bytes=50 << 20, bandwidth=3.0e12, peak_flops=900e12, measured=True)
+    assert info.bandwidth_gbs == 3000.0 and info.matmul_tflops == 900.0 and info.arch == "sm_90"
+    assert info.shared_mem_per_block == 232448 and info.slug == "nvidia-h100-80gb-hbm3"
+    assert GpuInfo(smem_per_block=49152).shared_mem_per_block == 49152
+    unknown = GpuInfo()
+    assert (unknown.arch, unknown.shared_mem_per_block, unknown.bandwidth_gbs, unknown.matmul_tflops) == ("", None, None, None)

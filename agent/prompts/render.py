@@ -10,11 +10,10 @@ import string
 from functools import lru_cache
 from pathlib import Path
 
-from cudarwin.agent.hardware import CPU_FACTS, HardwareFacts
 from cudarwin.agent.llm.request import Message
 from cudarwin.agent.prompts.feedback import evaluation_summary, format_ms
 from cudarwin.agent.proposer import Attempt, ProposalRequest, Scored
-from cudarwin.types import Device, Policy, Shape, ShapeResult, Task
+from cudarwin.types import Device, GpuInfo, Policy, Shape, ShapeResult, Task
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 MAX_EXAMPLE_CHARS = 6000
@@ -39,9 +38,9 @@ def _size(n: int | None, unit: str = "B") -> str:
     return f"{n} {unit}"
 
 
-def render_hardware(hw: HardwareFacts) -> str:
-    """The device facts as a bullet list (placeholders on the CPU)."""
-    if hw.device is not Device.CUDA:
+def render_hardware(hw: GpuInfo | None) -> str:
+    """The GPU's facts as a bullet list; ``None``: the run has no GPU."""
+    if hw is None:
         return (
             "- Device: CPU only (no GPU in this run). Candidates are judged on the CPU:\n"
             "  torch-level code is acceptable; CUDA kernels cannot run here."
@@ -53,7 +52,7 @@ def render_hardware(hw: HardwareFacts) -> str:
     return "\n".join(
         [
             f"- GPU: {hw.name} ({hw.arch or 'unknown arch'}), {hw.sms or 'unknown'} SMs",
-            f"- Shared memory per block: {_size(hw.shared_mem_per_block)}; L2 cache: {_size(hw.l2_bytes)}",
+            f"- Shared memory per block: {_size(hw.shared_mem_per_block)}; L2 cache: {_size(hw.l2_bytes or None)}",
             f"- Memory bandwidth: {num(hw.bandwidth_gbs, 'GB/s')}; matmul peak: {num(hw.matmul_tflops, 'TFLOP/s')}"
             + ("" if hw.measured or hw.bandwidth_gbs is None else " (nominal figures for this GPU model)"),
         ]
@@ -125,7 +124,7 @@ def render_task(request: ProposalRequest, example: tuple[str, str] | None) -> st
         name=task.name,
         category=task.meta.category,
         source=task.source.rstrip(),
-        hardware=render_hardware(request.hardware if request.device is Device.CUDA else CPU_FACTS),
+        hardware=render_hardware(request.hardware if request.device is Device.CUDA else None),
         shapes=render_shapes(task, request.baselines),
         example=render_example(example),
     )

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from cudarwin.agent.evaluation import EvalService
-from cudarwin.agent.hardware import HardwareFacts
 from cudarwin.agent.proposer import Mode, ProposalRequest, Proposer, Scored
 from cudarwin.agent.store import RunStore
-from cudarwin.types import Device, Evaluation, Policy, ShapeResult, Task
+from cudarwin.types import Device, Evaluation, GpuInfo, Policy, ShapeResult, Task
 
 
 @dataclass
@@ -48,7 +47,7 @@ class SearchContext:
     store: RunStore
     policy: Policy = Policy.STRICT
     device: Device = Device.CUDA
-    hardware: HardwareFacts = HardwareFacts()
+    hardware: GpuInfo = GpuInfo()  # the GPU prompts describe (unused on the CPU)
     seed: int = 0
     stats: TaskStats = field(init=False)
     seen: set[str] = field(default_factory=set)  # candidate ids proposed before the current generation

@@ -29,6 +29,7 @@ def _timing(ms: float) -> Timing:
 @dataclass
 class FakeEvaluator:
     device: str = "cpu"
+    gpu: None = None  # no GPU to describe: prompts show placeholders
     calls: list[tuple[str, str]] = field(default_factory=list)  # (task, candidate id), in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -14,15 +14,20 @@ Pieces, each replaceable:
 
 - ``proposer.Proposer``: ``async propose(ProposalRequest) -> list[Proposal]``;
   ``llm.proposer.LLMProposer`` and ``offline.OfflineProposer`` implement it.
+  ``llm._target_`` picks one from ``proposers.PROPOSERS`` (``offline``,
+  ``chat``, or a plugin's entry point in the group ``cudarwin.proposers``).
 - ``llm``: the chat client (weighted models, concurrency, retries honouring
   Retry-After, cache by full request, usage, cost and budgets) over providers
-  registered by name (``llm.providers.register_provider`` or the entry-point
-  group ``cudarwin.providers``); the OpenAI-compatible one is built in.
+  registered by name (``llm.providers.PROVIDERS``, the entry-point group
+  ``cudarwin.providers``); the OpenAI-compatible one is built in.
 - ``prompts``: Markdown templates and pure rendering; ``parse``: fenced code
   and SEARCH/REPLACE edits, with every failure reported back to the model.
-- ``search``: strategies picked by ``_target_`` (translate, repair, evolve,
-  autotune); ``evaluation.EvalService`` runs the blocking evaluator in threads
-  so LLM calls and evaluations overlap.
+- ``search``: strategies picked by ``search._target_`` from
+  ``search.base.STRATEGIES`` (translate, repair, evolve, autotune, or the
+  group ``cudarwin.strategies``); ``evaluation.EvalService`` runs the
+  blocking evaluator in threads so LLM calls and evaluations overlap.
 - ``optimize.run_optimize(cfg)``: one run folder (``config.yaml``,
-  ``archive.sqlite``, ``summary.json``, ``report/``).
+  ``archive.sqlite``, ``summary.json``, ``report/``), evaluating through the
+  ``cudarwin.backends.Evaluator`` protocol (``runner.backend``, ``local`` by
+  default).
 """

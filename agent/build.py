@@ -1,21 +1,17 @@
-"""Building the run's parts from the resolved config: tasks, device, models,
-proposer, evaluation settings. Each function reads one config group."""
+"""Building the run's parts from the resolved config: tasks, device, policy,
+evaluation settings and backend. Each function reads one config group (the
+proposer's is ``agent.proposers``, the strategy's ``agent.search.base``)."""
 
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import partial
 from typing import Any, Callable, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from cudarwin.agent.llm.budget import Budget, Price
-from cudarwin.agent.llm.cache import CallStore
-from cudarwin.agent.llm.client import LLMClient, ModelSpec
-from cudarwin.agent.llm.retry import RetryPolicy
-from cudarwin.agent.proposer import Proposer
+from cudarwin.backends import BACKENDS, Evaluator
 from cudarwin.types import CudarwinError, Device, Policy, Task
-
-_MODEL_FIELDS = ("provider", "model", "base_url", "api_key_env", "price", "temperature", "top_p", "max_tokens", "timeout", "weight", "extra")
 
 
 def plain(cfg: Any) -> Any:
@@ -72,72 +68,6 @@ def select_tasks(suite_cfg: Mapping[str, Any]) -> list[Task]:
     return tasks
 
 
-def model_specs(llm: Mapping[str, Any]) -> list[ModelSpec]:
-    """``llm.models`` entries (each falling back to the top-level fields), or
-    the single top-level model when ``models`` is empty."""
-    base = {k: llm.get(k) for k in _MODEL_FIELDS if k in llm}
-    entries = dict(llm.get("models") or {}) or {str(llm.get("name") or llm.get("model")): {}}
-    specs = []
-    for name, over in entries.items():
-        unknown = set(over or {}) - set(_MODEL_FIELDS)
-        if unknown:
-            raise CudarwinError(f"llm.models.{name} has unknown key(s) {sorted(unknown)}", hint=f"known: {', '.join(_MODEL_FIELDS)}")
-        f = {**base, **(over or {})}
-        if not f.get("model"):
-            raise CudarwinError(f"llm.models.{name} names no model", hint="set its `model:` to the provider's model id")
-        price = f.get("price") or {}
-        specs.append(
-            ModelSpec(
-                name=str(name),
-                model=str(f["model"]),
-                provider=str(f.get("provider") or "openai"),
-                base_url=str(f.get("base_url") or ""),
-                api_key_env=f.get("api_key_env"),
-                weight=float(f.get("weight", 1.0) if f.get("weight") is not None else 1.0),
-                price=Price(float(price.get("input", 0.0)), float(price.get("output", 0.0))),
-                temperature=f.get("temperature"),
-                top_p=f.get("top_p"),
-                max_tokens=f.get("max_tokens"),
-                timeout=float(f.get("timeout") or 120.0),
-                extra=tuple(sorted((f.get("extra") or {}).items())),
-            )
-        )
-    return specs
-
-
-def make_client(llm: Mapping[str, Any], store: CallStore) -> LLMClient:
-    budget = llm.get("budget") or {}
-    retry = llm.get("retry") or {}
-    return LLMClient(
-        model_specs(llm),
-        store=store,
-        budget=Budget(budget.get("max_calls"), budget.get("max_tokens"), budget.get("max_dollars")),
-        retry=RetryPolicy(**{k: v for k, v in retry.items() if k in {f.name for f in fields(RetryPolicy)}}),
-        concurrency=int(llm.get("concurrency") or 4),
-    )
-
-
-def make_offline_proposer(llm: Mapping[str, Any], *, seed: int, device: Device) -> Proposer:
-    """The proposer named by ``llm._target_`` (the offline one by default)."""
-    from hydra.utils import get_class
-
-    target = llm.get("_target_")
-    if not target:
-        raise CudarwinError("llm.kind=offline needs llm._target_", hint="use llm=offline")
-    try:
-        cls: Callable[..., Proposer] = get_class(target)
-    except Exception as err:
-        raise CudarwinError(f"cannot import the proposer {target!r}: {err}", hint="is that part of cudarwin installed?") from None
-    params = {k: v for k, v in llm.items() if k not in ("_target_", "kind")}
-    import inspect
-
-    accepted = inspect.signature(cls).parameters
-    for key, value in (("seed", seed), ("device", device)):
-        if key in accepted and key not in params:
-            params[key] = value
-    return cls(**params)
-
-
 def eval_config(runner: Mapping[str, Any], device: Device, policy: Policy) -> Any:
     """The runner's EvalConfig; ``runner.eval`` passes further fields through."""
     from cudarwin.runner import EvalConfig
@@ -158,6 +88,15 @@ def eval_config(runner: Mapping[str, Any], device: Device, policy: Policy) -> An
     if gpus:
         extra["gpus"] = gpus
     return EvalConfig(device=device, policy=policy, **extra)
+
+
+def backend(runner: Mapping[str, Any]) -> Callable[[Any], Evaluator]:
+    """``EvalConfig -> Evaluator`` for ``runner.backend``; its own settings,
+    if any, are the keys of ``runner.<backend name>``."""
+    name = str(runner.get("backend") or "local")
+    factory = BACKENDS.load(name)
+    options = runner.get(name)
+    return partial(factory, **options) if isinstance(options, Mapping) else factory
 
 
 def worker_count(runner: Mapping[str, Any], device: Device) -> int:

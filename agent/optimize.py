@@ -23,18 +23,18 @@ from cudarwin.agent import build
 from cudarwin.agent.baselines import initial_baselines
 from cudarwin.agent.evaluation import EvalService
 from cudarwin.agent.llm.budget import ModelUsage
-from cudarwin.agent.llm.cache import ChainStore, SqliteCallStore
-from cudarwin.agent.llm.client import LLMClient, resolve_api_key
-from cudarwin.agent.llm.proposer import LLMProposer
+from cudarwin.agent.llm.client import LLMClient
 from cudarwin.agent.progress import ProgressView, stats_line, usage_line
-from cudarwin.agent.proposer import Proposer, close_proposer
+from cudarwin.agent.proposer import close_proposer
+from cudarwin.agent.proposers import ProposerSetup, RunResources, proposer_setup
 from cudarwin.agent.review import Reviewer
 from cudarwin.agent.search.base import make_strategy
 from cudarwin.agent.search.context import SearchContext, TaskStats
 from cudarwin.agent.store import BASELINES_NOTE, ArchiveCallStore, ArchiveRunStore, encode_baselines
+from cudarwin.backends import Evaluator
 from cudarwin.types import CudarwinError, Device, GpuInfo, Policy, Task
 
-EvaluatorFactory = Callable[[Any], Any]  # EvalConfig -> context manager with .evaluate
+EvaluatorFactory = Callable[[Any], Evaluator]  # EvalConfig -> Evaluator (the run backend, or a test's fake)
 
 
 @dataclass(frozen=True)
@@ -60,47 +60,31 @@ def run_optimize(cfg: DictConfig, *, evaluator_factory: EvaluatorFactory | None 
     device = build.resolve_device(str(cfg.runner.device))
     policy = build.resolve_policy(cfg.runner.policy, device)
     tasks = build.select_tasks(build.plain(cfg.suite))
-    llm = build.plain(cfg.llm)
-    if llm.get("kind") == "chat":  # a missing API key must fail before a run folder is made
-        for spec in build.model_specs(llm):
-            resolve_api_key(spec)
+    # Everything a config names is resolved before a run folder is made, so an
+    # unknown name or a missing API key leaves nothing behind.
+    setup = proposer_setup(build.plain(cfg.llm))
+    make_strategy(build.plain(cfg.search))
+    factory = evaluator_factory or build.backend(build.plain(cfg.runner))
     run_dir = Path(cfg.resume or cfg.run_dir or default_run_dir())
     saved = OmegaConf.merge(cfg, {"run_dir": str(run_dir), "resume": None})
     archive_exists = (run_dir / "archive.sqlite").is_file()
     archive = Archive.open(run_dir) if archive_exists else Archive.create(run_dir, OmegaConf.to_yaml(saved, resolve=True))
     with ExitStack() as stack:
         stack.callback(archive.close)
-        factory = evaluator_factory or _real_evaluator
         evaluator = stack.enter_context(factory(build.eval_config(build.plain(cfg.runner), device, policy)))
         store = ArchiveRunStore(archive)
-        result = asyncio.run(_run(cfg, tasks, device, policy, evaluator, store, archive, run_dir, out))
+        result = asyncio.run(_run(cfg, tasks, device, policy, setup, evaluator, store, archive, run_dir, out))
     report = _write_report(run_dir) if cfg.get("report", True) else None
     _write_summary(run_dir, result)
     return RunResult(result.run_dir, result.stats, result.usage, result.http_calls, result.evaluations_run, report,
                      result.per_model, result.throughput)
 
 
-def _real_evaluator(config: Any) -> Any:
-    from cudarwin.runner import Evaluator
-
-    return Evaluator(config)
-
-
-async def _run(cfg: DictConfig, tasks: list[Task], device: Device, policy: Policy, evaluator: Any, store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
-    llm = build.plain(cfg.llm)
+async def _run(cfg: DictConfig, tasks: list[Task], device: Device, policy: Policy, setup: ProposerSetup, evaluator: Evaluator,
+               store: ArchiveRunStore, archive: Any, run_dir: Path, out: TextIO | None) -> RunResult:
     seed = int(cfg.seed)
-    client: LLMClient | None = None
-    shared = None
-    if llm.get("kind") == "offline":
-        proposer: Proposer = build.make_offline_proposer(llm, seed=seed, device=device)
-    elif llm.get("kind") == "chat":
-        calls = ArchiveCallStore(archive)
-        if llm.get("shared_cache"):
-            shared = SqliteCallStore(llm["shared_cache"])
-        client = build.make_client(llm, ChainStore(calls, shared) if shared else calls)
-        proposer = LLMProposer(client, seed=seed, examples=bool(llm.get("examples", True)))
-    else:
-        raise CudarwinError(f"llm.kind={llm.get('kind')!r} is not offline or chat", hint="pick a preset: llm=offline, llm=openai, ...")
+    built = setup.build(RunResources(seed=seed, device=device, calls=ArchiveCallStore(archive)))
+    proposer, client = built.proposer, built.client
     reviewer = _make_reviewer(cfg, client, store)
     evals = EvalService(evaluator.evaluate, store, workers=build.worker_count(build.plain(cfg.runner), device), post=reviewer.after_evaluation if reviewer else None)
     view = ProgressView(str(cfg.get("progress", "auto")), usage=(lambda: client.usage.total()) if client else (lambda: None), out=out)
@@ -132,8 +116,6 @@ async def _run(cfg: DictConfig, tasks: list[Task], device: Device, policy: Polic
         view.stop()
         evals.close()
         await close_proposer(proposer)
-        if shared is not None:
-            shared.close()
     stats = tuple(c.stats for c in contexts)
     throughput = _throughput(time.perf_counter() - started, evals, stats)
     if out is not None:
@@ -174,7 +156,7 @@ def throughput_line(t: dict[str, float]) -> str:
             f"({100 * t.get('proposal_wait_share', 0.0):.0f}% of the tasks' search time)")
 
 
-async def _prompt_baselines(ctx: SearchContext, evaluator: Any, store: ArchiveRunStore) -> tuple:
+async def _prompt_baselines(ctx: SearchContext, evaluator: Evaluator, store: ArchiveRunStore) -> tuple:
     saved = store.prompt_baselines(ctx.task.name)
     if saved is not None:
         return saved
@@ -196,14 +178,13 @@ def _make_reviewer(cfg: DictConfig, client: LLMClient | None, store: ArchiveRunS
     return Reviewer(client, client.models[name], store, reject=bool(review.get("reject")), loop=asyncio.get_running_loop())
 
 
-def _precompile_baselines(evaluator: Any, tasks: list[Task], out: TextIO | None) -> None:
+def _precompile_baselines(evaluator: Evaluator, tasks: list[Task], out: TextIO | None) -> None:
     """Compile the suite's missing torch.compile baselines in parallel before the search.
 
     Otherwise the first evaluation of each task waits, alone, for inductor
     to compile every shape (tens of seconds each).
     """
-    config = getattr(evaluator, "config", None)
-    if not hasattr(evaluator, "precompile") or config is None or config.device != Device.CUDA or "compile" not in config.baselines:
+    if evaluator.config.device != Device.CUDA or "compile" not in evaluator.config.baselines:
         return
     work = evaluator.missing_compile(tasks)
     if not work:

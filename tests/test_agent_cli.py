@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from cudarwin.agent import build
+from cudarwin.agent.llm.setup import model_specs
 from cudarwin.cli import main
 from cudarwin.config import compose_config, expand_multirun, split_sweep
 from cudarwin.types import CudarwinError
@@ -17,25 +18,25 @@ TASK = Path(__file__).parent / "fakes" / "tasks" / "scaled_relu.py"
 
 def test_defaults():
     cfg = compose_config([])
-    assert cfg.llm.kind == "offline" and cfg.suite.name == "quick" and cfg.runner.device == "auto"
-    assert cfg.search._target_.endswith("Evolve")
+    assert cfg.llm._target_ == "offline" and cfg.suite.name == "quick" and cfg.runner.device == "auto"
+    assert cfg.search._target_ == "evolve" and cfg.runner.backend == "local"
 
 
 def test_overrides_pick_groups_and_keys():
     cfg = compose_config(["suite=quick", "llm=openai", "llm.model=gpt-4.1", "search.generations=20"])
     assert cfg.llm.model == "gpt-4.1" and cfg.search.generations == 20
-    assert [s.model for s in build.model_specs(build.plain(cfg.llm))] == ["gpt-4.1"]
+    assert [s.model for s in model_specs(build.plain(cfg.llm))] == ["gpt-4.1"]
 
 
 @pytest.mark.parametrize("preset", ["openai", "vllm", "sglang", "ollama", "openrouter"])
 def test_llm_presets_build_models(preset: str):
-    specs = build.model_specs(build.plain(compose_config([f"llm={preset}"]).llm))
+    specs = model_specs(build.plain(compose_config([f"llm={preset}"]).llm))
     assert len(specs) == 1 and specs[0].base_url.startswith("http")
 
 
 def test_several_weighted_models_inherit_top_level_fields():
     cfg = compose_config(["llm=openai", "llm.models={big: {model: a, weight: 1}, small: {model: b, weight: 3, price: {input: 0.1, output: 0.2}}}"])
-    big, small = build.model_specs(build.plain(cfg.llm))
+    big, small = model_specs(build.plain(cfg.llm))
     assert (big.name, big.model, big.weight, big.price.input) == ("big", "a", 1.0, 2.0)
     assert (small.model, small.weight, small.price.output) == ("b", 3.0, 0.2)
     assert small.base_url == "https://api.openai.com/v1"
@@ -44,7 +45,7 @@ def test_several_weighted_models_inherit_top_level_fields():
 def test_unknown_model_key_is_named():
     cfg = compose_config(["llm=openai", "llm.models={big: {modle: a}}"])
     with pytest.raises(CudarwinError, match=r"llm.models.big has unknown key\(s\) \['modle'\]"):
-        build.model_specs(build.plain(cfg.llm))
+        model_specs(build.plain(cfg.llm))
 
 
 def test_bad_override_is_one_clear_error(capsys):

@@ -11,7 +11,7 @@ from typing import Any
 import openai
 
 from cudarwin.agent.llm.errors import ProviderConfigError, RequestRejected, TransientError
-from cudarwin.agent.llm.providers import Endpoint, register_provider
+from cudarwin.agent.llm.providers import Endpoint
 from cudarwin.agent.llm.request import ChatReply, ChatRequest
 
 
@@ -95,7 +95,3 @@ def _retry_after(err: openai.APIStatusError) -> float | None:
         return seconds / 1000 if name.endswith("ms") else seconds
     return None
 
-
-@register_provider("openai")
-def openai_provider(endpoint: Endpoint) -> OpenAICompatible:
-    return OpenAICompatible(endpoint)

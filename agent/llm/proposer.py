@@ -6,6 +6,7 @@ import hashlib
 import random
 
 from cudarwin.agent.examples import worked_example
+from cudarwin.agent.llm.cache import SqliteCallStore
 from cudarwin.agent.llm.client import LLMClient, ModelSpec
 from cudarwin.agent.llm.request import CallContext, LLMCall
 from cudarwin.agent.parse import parse_reply
@@ -19,10 +20,11 @@ class LLMProposer:
 
     name = "llm"
 
-    def __init__(self, client: LLMClient, *, seed: int = 0, examples: bool = True):
+    def __init__(self, client: LLMClient, *, seed: int = 0, examples: bool = True, shared: SqliteCallStore | None = None):
         self.client = client
         self.seed = seed
         self.examples = examples
+        self.shared = shared  # the cross-run cache file the client reads through; closed with the proposer
 
     async def propose(self, request: ProposalRequest) -> list[Proposal]:
         example = worked_example(request.task) if self.examples else None
@@ -57,6 +59,8 @@ class LLMProposer:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self.shared is not None:
+            self.shared.close()
 
 
 def _edit_base(request: ProposalRequest) -> str | None:

@@ -1,22 +1,26 @@
 """The provider registry: how a ``provider:`` name in the config becomes a client.
 
-Providers register a factory under a name with :func:`register_provider`, or
-from another distribution through the entry-point group
-``cudarwin.providers`` (``name = "package.module:factory"``). The built-in
-OpenAI-compatible provider registers itself the same way, so it has no
-special path.
+A provider is a factory ``(Endpoint) -> Provider``. Another distribution
+adds one through the entry-point group ``cudarwin.providers`` (``name =
+"package.module:factory"``); the built-in OpenAI-compatible provider is such
+a ``module:attr`` name in :data:`PROVIDERS`, loaded the same way, so it has
+no special path. :func:`register_provider` adds one in-process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Callable, Protocol
 
 from cudarwin.agent.llm.request import ChatReply, ChatRequest
-from cudarwin.types import CudarwinError
+from cudarwin.registry import Registry
 
-ENTRY_POINT_GROUP = "cudarwin.providers"
+PROVIDERS = Registry(
+    "LLM provider",
+    "cudarwin.providers",
+    {"openai": "cudarwin.agent.llm.openai_compat:OpenAICompatible"},
+    setting="llm.models.<name>.provider",
+)
 
 
 @dataclass(frozen=True)
@@ -38,39 +42,23 @@ class Provider(Protocol):
 
 
 ProviderFactory = Callable[[Endpoint], Provider]
-_REGISTRY: dict[str, ProviderFactory] = {}
 
 
 def register_provider(name: str) -> Callable[[ProviderFactory], ProviderFactory]:
-    """Decorator: make ``factory(endpoint) -> Provider`` available as ``name``."""
+    """Decorator: make ``factory(endpoint) -> Provider`` available as ``name``
+    in this process (installed plugins use the entry point instead)."""
 
     def deco(factory: ProviderFactory) -> ProviderFactory:
-        _REGISTRY[name] = factory
-        return factory
+        return PROVIDERS.add(name, factory)
 
     return deco
 
 
 def provider_names() -> list[str]:
-    _load_builtin()
-    return sorted(set(_REGISTRY) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    return PROVIDERS.names()
 
 
 def make_provider(name: str, endpoint: Endpoint) -> Provider:
     """Build the provider registered as ``name``."""
-    _load_builtin()
-    if name not in _REGISTRY:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name == name:
-                _REGISTRY[name] = ep.load()
-    if name not in _REGISTRY:
-        raise CudarwinError(
-            f"unknown LLM provider {name!r}",
-            hint=f"set llm.models.<name>.provider to one of: {', '.join(provider_names())}",
-        )
-    return _REGISTRY[name](endpoint)
-
-
-def _load_builtin() -> None:
-    # Importing the module runs its @register_provider decorator.
-    import cudarwin.agent.llm.openai_compat  # noqa: F401
+    factory: ProviderFactory = PROVIDERS.load(name)
+    return factory(endpoint)

@@ -1,8 +1,10 @@
 """Search strategies: what to ask for next, given what has been measured.
 
 A strategy is any object with ``async run(ctx: SearchContext) -> None``;
-the config picks one with Hydra's ``_target_`` (``cudarwin/conf/search/*.yaml``),
-so a new strategy is a class and a YAML file, with no edit here.
+``search._target_`` names an entry of :data:`STRATEGIES` (or an import path)
+and the group's other keys are its constructor's arguments
+(``cudarwin/conf/search/*.yaml``). A third-party strategy is a class and an
+entry point in the group ``cudarwin.strategies``, with no edit here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,20 @@ import random
 from typing import Any, Mapping, Protocol
 
 from cudarwin.agent.search.context import SearchContext
+from cudarwin.registry import Registry
 from cudarwin.types import CudarwinError
+
+STRATEGIES = Registry(
+    "search strategy",
+    "cudarwin.strategies",
+    {
+        "evolve": "cudarwin.agent.search.evolve:Evolve",
+        "translate": "cudarwin.agent.search.translate:Translate",
+        "repair": "cudarwin.agent.search.translate:Repair",
+        "autotune": "cudarwin.agent.search.autotune:Autotune",
+    },
+    setting="search._target_",
+)
 
 
 class Strategy(Protocol):
@@ -31,12 +46,13 @@ def rng_for(ctx: SearchContext, *parts: object) -> random.Random:
 
 
 def make_strategy(cfg: Mapping[str, Any]) -> Strategy:
-    """Instantiate the strategy named by ``cfg._target_`` with the other keys."""
-    from hydra.utils import instantiate
-
-    if "_target_" not in cfg:
-        raise CudarwinError("the search config has no _target_", hint="use search=evolve, search=translate, ...")
+    """The strategy named by ``cfg._target_``, made with the other keys."""
+    params = dict(cfg)
+    name = params.pop("_target_", None)
+    if not name:
+        raise CudarwinError("the search config has no _target_", hint=f"use search=evolve, search=translate, ... ({', '.join(STRATEGIES.names())})")
+    cls = STRATEGIES.load(str(name))
     try:
-        return instantiate(cfg, _convert_="all")
-    except Exception as err:  # Hydra wraps import and signature errors
-        raise CudarwinError(f"cannot build the search strategy {cfg['_target_']!r}: {err}", hint="check the search.* keys") from None
+        return cls(**params)
+    except TypeError as err:  # an unknown or missing key
+        raise CudarwinError(f"cannot build the search strategy {name!r}: {err}", hint="check the search.* keys") from None

@@ -7,6 +7,9 @@ candidates differing only in it have different ids).
     FAKE = "mismatch"          rejected at correctness, with errors per shape
     FAKE = "cheat"             rejected: SHAPE_SPECIALIZED
 A source without a marker is rejected as a runtime error.
+
+It implements ``cudarwin.backends.Evaluator`` (a test checks that), with
+no GPU and no baselines to measure.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import threading
 from dataclasses import dataclass, field
 
 from cudarwin.types import (
-    Candidate, CompileReport, Evaluation, Policy, Reason, ReasonItem, ShapeResult, Stage, Status, Task, Timing, Verdict,
+    Candidate, CompileReport, Device, Evaluation, GpuInfo, Policy, Reason, ReasonItem, ShapeResult, Stage, Status, Task, Timing,
+    Verdict,
 )
 
 _MARK = re.compile(r"FAKE = \"(\w+)(?:\s+([\d.]+))?\"")
@@ -26,18 +30,40 @@ def _timing(ms: float) -> Timing:
     return Timing(ms, ms, ms, ms, ms, 0.0, 10, method="wall_clock")
 
 
+@dataclass(frozen=True)
+class FakeConfig:
+    device: Device = Device.CPU
+    baselines: tuple[str, ...] = ("eager",)
+
+
 @dataclass
 class FakeEvaluator:
-    device: str = "cpu"
-    gpu: None = None  # no GPU to describe: prompts show placeholders
+    device: Device = Device.CPU
+    gpu: GpuInfo | None = None  # no GPU to describe: prompts show placeholders
     calls: list[tuple[str, str]] = field(default_factory=list)  # (task, candidate id), in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def config(self) -> FakeConfig:
+        return FakeConfig(self.device)
 
     def __enter__(self) -> "FakeEvaluator":
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         pass
+
+    def baseline(self, task: Task, shape_index: int, mode: str) -> Timing | None:
+        return None
+
+    def missing_compile(self, tasks: list[Task]) -> list[tuple[Task, list[int]]]:
+        return []
+
+    def precompile(self, work: list[tuple[Task, list[int]]], jobs: int) -> int:
+        return 0
 
     def evaluate(self, task: Task, candidate: Candidate) -> Evaluation:
         with self._lock:
@@ -68,3 +94,9 @@ class FakeEvaluator:
             return Evaluation(verdict=Verdict(Status.REJECTED, (reason,), Stage.CORRECTNESS), **base)
         reason = ReasonItem(Reason.RUNTIME_ERROR, "forward raised")
         return Evaluation(verdict=Verdict(Status.REJECTED, (reason,), Stage.CORRECTNESS), **base)
+
+
+def fake_backend(config, **options) -> FakeEvaluator:
+    """A run backend (``runner.backend=fakes.evaluator:fake_backend``): the
+    fake evaluator on the config's device; ``options`` are ``runner.<name>``."""
+    return FakeEvaluator(device=Device(config.device))

@@ -14,12 +14,9 @@ _SUFFIX = ".solution"
 
 
 def _suite_dir() -> Path:
-    try:
-        from cudarwin.tasks.suites import SUITE_DIR
+    from cudarwin.tasks.suites import SUITE_DIR
 
-        return SUITE_DIR
-    except ImportError:  # the tasks package predates suites
-        return Path(__file__).resolve().parents[1] / "tasks" / "suite"
+    return SUITE_DIR
 
 
 def _task_stem(solution: Path) -> str:

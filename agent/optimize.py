@@ -199,12 +199,10 @@ def _precompile_baselines(evaluator: Evaluator, tasks: list[Task], out: TextIO |
 
 
 def _write_report(run_dir: Path) -> Path | None:
-    """The results package's report, when it is installed; a failing report
-    must not lose a finished run, so errors become a warning."""
-    try:
-        from cudarwin.results.report import write_report
-    except ImportError:
-        return None
+    """The run's report; a failing report must not lose a finished run, so
+    errors become a warning."""
+    from cudarwin.results.report import write_report
+
     try:
         files = write_report([run_dir], run_dir / "report")
     except Exception as err:  # a report bug must not fail the run

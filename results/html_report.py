@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from cudarwin.types import Reason
 
@@ -12,9 +12,7 @@ from . import formatting as f
 from . import plots
 from .leaderboard import FAST_P, TaskResult, lineage, progress, reason_counts
 from .load import RunData
-
-if TYPE_CHECKING:
-    from .report import ReportData
+from .report_data import ReportData
 
 CSS = """
 :root { --ink:#1f2430; --muted:#6b7280; --line:#e5e7eb; --bg:#f7f7f9; --card:#fff; --accent:#3b6fb6;
@@ -132,7 +130,7 @@ def _series_name(run: str, policy: str) -> str:
 # ---------------------------------------------------------------------------- sections
 
 
-def _cards(data: "ReportData") -> str:
+def _cards(data: ReportData) -> str:
     cards = []
     for s in data.summaries:
         cards.append(
@@ -149,7 +147,7 @@ def _cards(data: "ReportData") -> str:
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
-def _summary_table(data: "ReportData") -> str:
+def _summary_table(data: ReportData) -> str:
     header = [("run", False), ("policy", False), ("tasks", True), ("solved", True)]
     header += [(f.fast_label(p), True) for p in FAST_P]
     header += [("geomean vs eager", True), ("geomean vs compile", True), ("geomean all tasks", True),
@@ -167,21 +165,21 @@ def _summary_table(data: "ReportData") -> str:
     return table(header, rows)
 
 
-def _fast_p_chart(data: "ReportData") -> str:
+def _fast_p_chart(data: ReportData) -> str:
     series = {_series_name(s.run, s.policy): [s.fast(p) for p in FAST_P] for s in data.summaries}
     return plots.grouped_bars([f.fast_label(p) for p in FAST_P], series, y_label="share of tasks",
                               percent=True, y_max=1.0)  # fmt: skip
 
 
-def _keys(data: "ReportData") -> list[tuple[str, str]]:
+def _keys(data: ReportData) -> list[tuple[str, str]]:
     return list(dict.fromkeys((r.run, r.policy) for r in data.results))
 
 
-def _tasks(data: "ReportData") -> list[str]:
+def _tasks(data: ReportData) -> list[str]:
     return list(dict.fromkeys(r.task for r in data.results))
 
 
-def _speedup_chart(data: "ReportData") -> str:
+def _speedup_chart(data: ReportData) -> str:
     by_key = {(r.run, r.policy, r.task): r.speedup_eager for r in data.results}
     tasks = _tasks(data)
     series = {_series_name(run, pol): [by_key.get((run, pol, t)) for t in tasks] for run, pol in _keys(data)}
@@ -221,7 +219,7 @@ def _run_rows(run: RunData, policy: str, rows: Sequence[TaskResult]) -> list[str
     return out
 
 
-def _leaderboards(data: "ReportData") -> str:
+def _leaderboards(data: ReportData) -> str:
     header = [("task", False), ("vs eager", True), ("vs compile", True), ("roofline", True), ("kernel ms", True),
               ("eager ms", True), ("compile ms", True), ("progress", False), ("gen", True), ("best", False),
               ("accepted / cands", True), ("findings", True), ("cost", True)]  # fmt: skip
@@ -235,7 +233,7 @@ def _leaderboards(data: "ReportData") -> str:
     return "".join(parts)
 
 
-def _side_by_side(data: "ReportData") -> str:
+def _side_by_side(data: ReportData) -> str:
     keys = _keys(data)
     by_key = {(r.run, r.policy, r.task): r for r in data.results}
     header = [("task", False)] + [(_series_name(run, pol), True) for run, pol in keys]
@@ -250,7 +248,7 @@ def _side_by_side(data: "ReportData") -> str:
     return table(header, rows)
 
 
-def _progress_chart(data: "ReportData") -> str:
+def _progress_chart(data: ReportData) -> str:
     runs = {r.label: r for r in data.runs}
     series = {}
     for run, pol in _keys(data):
@@ -261,7 +259,7 @@ def _progress_chart(data: "ReportData") -> str:
                        log_y=True, ref=1.0)  # fmt: skip
 
 
-def _cost_chart(data: "ReportData") -> str:
+def _cost_chart(data: ReportData) -> str:
     series: dict[str, list[tuple[float, float, str]]] = {}
     for r in data.results:
         if r.solved and r.speedup_eager and r.cost_usd > 0:
@@ -286,7 +284,7 @@ def _lineage_chain(run: RunData, r: TaskResult) -> str:
     return f'<div><strong>{_e(r.task)}</strong><div class="lineage">{chain}</div></div>'
 
 
-def _lineages(data: "ReportData") -> str:
+def _lineages(data: ReportData) -> str:
     runs = {r.label: r for r in data.runs}
     parts = []
     for s in data.summaries:
@@ -306,7 +304,7 @@ def _flag_pills(codes: str) -> str:
     return " ".join(f'<span class="pill flag">{_e(c)}</span>' for c in codes.split(",") if c)
 
 
-def _findings(data: "ReportData") -> str:
+def _findings(data: ReportData) -> str:
     if not data.findings:
         return '<p class="muted">No result beat the physical floor or was flagged by review.</p>'
     header = [("run", False), ("policy", False), ("task", False), ("candidate", False), ("status", False),
@@ -330,7 +328,7 @@ def _meaning(code: str) -> str:
         return ""
 
 
-def _rejections(data: "ReportData") -> str:
+def _rejections(data: ReportData) -> str:
     counts = {r.label: reason_counts(r) for r in data.runs}
     totals = {c: sum(int(s.get(c, 0)) for s in counts.values()) for s in counts.values() for c in s.index}
     codes = sorted(totals, key=lambda c: (-totals[c], c))
@@ -345,7 +343,7 @@ def _rejections(data: "ReportData") -> str:
     return table(header, rows)
 
 
-def _notes(data: "ReportData") -> str:
+def _notes(data: ReportData) -> str:
     rows = [
         f"<tr><td>{_e(run.label)}</td><td>{_e(n.task)}</td><td class='mono'>{_e(n.kind)}</td>"
         f"<td style='white-space:normal'>{_e(n.message)}</td></tr>"
@@ -358,7 +356,7 @@ def _notes(data: "ReportData") -> str:
     return _h2("notes", "Notes") + _card(table(header, rows, sortable=False))
 
 
-def _environment(data: "ReportData") -> str:
+def _environment(data: ReportData) -> str:
     parts = []
     cols = ("gpu", "driver", "torch_version", "cuda_version", "cudarwin_version")
     for run in data.runs:
@@ -387,7 +385,7 @@ def _h2(anchor: str, title: str, lead: str = "") -> str:
     return f"<h2 id='{anchor}'>{_e(title)}</h2>{lead_html}"
 
 
-def render(data: "ReportData") -> str:
+def render(data: ReportData) -> str:
     """The whole report.html."""
     runs = len(data.runs)
     sections = [

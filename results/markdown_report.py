@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from . import formatting as f
 from .leaderboard import FAST_P, TaskResult
-
-if TYPE_CHECKING:
-    from .report import ReportData
+from .report_data import ReportData
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -22,7 +20,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[
     return "\n".join(lines)
 
 
-def _summary(data: "ReportData") -> str:
+def _summary(data: ReportData) -> str:
     header = ["run", "policy", "tasks", "solved", *(f.fast_label(p) for p in FAST_P),
               "geomean vs eager (solved)", "geomean vs compile (solved)", "geomean vs eager (all)",
               "LLM calls", "cost", "model", "GPU"]  # fmt: skip
@@ -36,7 +34,7 @@ def _summary(data: "ReportData") -> str:
     return table(header, rows, right=range(2, 13))
 
 
-def _side_by_side(data: "ReportData") -> str:
+def _side_by_side(data: ReportData) -> str:
     keys = list(dict.fromkeys((r.run, r.policy) for r in data.results))
     by_key = {(r.run, r.policy, r.task): r for r in data.results}
     tasks = list(dict.fromkeys(r.task for r in data.results))
@@ -61,7 +59,7 @@ def _run_table(rows: Sequence[TaskResult]) -> str:
     return table(header, body, right=(2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13))
 
 
-def _findings(data: "ReportData") -> str:
+def _findings(data: ReportData) -> str:
     if not data.findings:
         return "No result beat the physical floor or was flagged by review."
     header = ["run", "policy", "task", "candidate", "status", "flags", "claimed vs eager", "roofline", "detail"]
@@ -73,7 +71,7 @@ def _findings(data: "ReportData") -> str:
     return table(header, rows, right=(6, 7))
 
 
-def render(data: "ReportData") -> str:
+def render(data: ReportData) -> str:
     """The whole leaderboard.md."""
     parts = [
         f"# {data.title}",

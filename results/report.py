@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from . import html_report, markdown_report
-from .leaderboard import Finding, RunSummary, TaskResult, findings, leaderboard_frame, summarize, task_results
-from .load import RunData, load
+from .leaderboard import leaderboard_frame
+from .load import load
+from .report_data import build
 from .schema import ARCHIVE_NAME
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows, computed once from the loaded runs."""
-
-    title: str
-    generated: str  # UTC timestamp
-    runs: tuple[RunData, ...]
-    results: tuple[TaskResult, ...]
-    summaries: tuple[RunSummary, ...]
-    findings: tuple[Finding, ...]
 
 
 @dataclass(frozen=True)
@@ -54,26 +42,6 @@ def unique_labels(run_dirs: Sequence[Path]) -> list[str]:
     return [
         f"{p.resolve().parent.name}/{n}" if names.count(n) > 1 else n for p, n in zip(run_dirs, names)
     ]
-
-
-def build(runs: Sequence[RunData], title: str = "") -> ReportData:
-    """Compute the report's numbers from loaded runs."""
-    results: list[TaskResult] = []
-    summaries: list[RunSummary] = []
-    found: list[Finding] = []
-    for run in runs:
-        rows = task_results(run)
-        results += rows
-        summaries += summarize(run, rows)
-        found += findings(run)
-    return ReportData(
-        title=title or "cudarwin report",
-        generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        runs=tuple(runs),
-        results=tuple(results),
-        summaries=tuple(summaries),
-        findings=tuple(found),
-    )
 
 
 def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str, title: str = "") -> ReportFiles:

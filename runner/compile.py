@@ -286,8 +286,12 @@ def compile_candidate(candidate: Candidate, *, arch: str = "sm_90", timeout: flo
     ``arch`` or a missing NVRTC raises CudarwinError: neither is the
     candidate's fault.
     """
+    return compile_sources(extract_cuda_sources(candidate.source, timeout=timeout), arch=arch)
+
+
+def compile_sources(extraction: Extraction, *, arch: str = "sm_90") -> CompileReport:
+    """Compile the sources an import in record mode found (see ``compile_candidate``)."""
     arch = normalize_arch(arch)
-    extraction = extract_cuda_sources(candidate.source, timeout=timeout)
     backend = "load_inline" if any(s.backend == "load_inline" for s in extraction) else "nvrtc"
     if not extraction.ok:
         return CompileReport(ok=False, arch=arch, seconds=0.0, log=f"import failed:\n{extraction.error}".rstrip(),

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from cudarwin.agent.offline import NoProposal, OfflineProposer, propose_offline, variants
-from cudarwin.agent.offline.compile_check import compile_candidate, recorded
 from cudarwin.agent.proposer import Mode, Proposer, ProposalRequest, Scored
 from cudarwin.agent.tunables import declared_tunables
 from cudarwin.tasks import load_task
 from cudarwin.types import Policy
+from fakes.record import compile_generated, recorded
 
 SUITE = Path(__file__).resolve().parent.parent / "tasks" / "suite"
 
@@ -89,7 +89,7 @@ def test_extreme_row_tunables_compile(softmax_task, values):
         source = set_tunable(source, key, value)
     (rec,) = recorded(source)
     assert f"-DTPR={values['THREADS_PER_ROW']}" in rec.options
-    assert compile_candidate(source)[0].kernels
+    assert compile_generated(source).kernels
 
 
 def test_elementwise_scalar_variant_compiles():
@@ -97,7 +97,7 @@ def test_elementwise_scalar_variant_compiles():
 
     source = propose_offline(load_task(SUITE / "elementwise" / "rope.py")).candidate.source
     source = set_tunable(set_tunable(source, "VEC", 1), "BLOCK", 1024)
-    assert compile_candidate(source)[0].kernels
+    assert compile_generated(source).kernels
 
 
 def test_no_proposal_is_a_value():
@@ -116,3 +116,15 @@ def test_two_kernel_candidate_declares_separate_tunables():
     assert {"S0_THREADS_PER_ROW", "S0_CACHE", "THREADS_PER_ROW", "CACHE"} <= names
     sources = recorded(result.candidate.source)
     assert len(sources) == 2 and any("-DTPR=" in o for o in sources[0].options)
+
+
+def test_in_process_recording_finds_what_the_runner_finds(softmax_task):
+    """The tests' fast in-process record mode agrees with the runner's isolated import."""
+    from cudarwin.runner.compile import compile_candidate, extract_cuda_sources
+    from cudarwin.types import Candidate
+
+    source = propose_offline(softmax_task).candidate.source
+    assert recorded(source).sources == extract_cuda_sources(source).sources
+    fast, full = compile_generated(source), compile_candidate(Candidate(source))
+    assert fast.ok and full.ok and fast.sources == full.sources == 1
+    assert [k.name for k in fast.kernels] == [k.name for k in full.kernels]

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from cudarwin.agent.offline import NoProposal, Proposed, propose_offline
-from cudarwin.agent.offline.compile_check import compile_candidate
 from cudarwin.agent.offline.interpret import run_plan
 from cudarwin.tasks import import_task, load_suite, make_inputs, make_model, smallest_shape_index
 from cudarwin.types import Policy
 from cudarwin.verifier.static import check_source
+from fakes.record import compile_generated
 
 TASKS = {t.name: t for t in load_suite("full").tasks}
 
@@ -55,8 +55,8 @@ def test_candidate_compiles_and_passes_static_checks(name):
     policy = Policy.STRICT if name in SUPPORTED_STRICT else Policy.TORCH_OK
     report = check_source(result.candidate.source, policy=policy)
     assert report.ok, report.reasons
-    compiled = compile_candidate(result.candidate.source, arch="sm_90")
-    assert compiled and all(c.kernels and c.cubin for c in compiled)
+    report = compile_generated(result.candidate.source, arch="sm_90")
+    assert report.ok and report.kernels, report.log
 
 
 @pytest.mark.parametrize("name", sorted(SUPPORTED_TORCH_OK))

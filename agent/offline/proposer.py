@@ -3,7 +3,6 @@ honest "no proposal") out. No network, no GPU, no LLM."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import sys
@@ -22,6 +21,7 @@ from cudarwin.agent.offline.ir import Plan
 from cudarwin.agent.offline.render import render
 from cudarwin.agent.offline.tunables import variants
 from cudarwin.agent.tunables import declared_tunables
+from cudarwin.tasks import import_task, load_task
 from cudarwin.types import Candidate, Task
 
 
@@ -45,18 +45,8 @@ OfflineResult = Proposed | NoProposal
 
 
 def load_module(task: Task) -> types.ModuleType:
-    """A fresh module object for ``task`` (cudarwin.tasks.import_task when available)."""
-    try:
-        from cudarwin.tasks import import_task  # type: ignore[attr-defined]
-    except ImportError:
-        import_task = None
-    if import_task is not None:
-        return import_task(task)
-    name = f"_cudarwin_offline_{task.id}"
-    spec = importlib.util.spec_from_file_location(name, task.path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    exec(compile(task.source, str(task.path), "exec"), module.__dict__)  # noqa: S102 - the task file itself
-    return module
+    """A fresh module object for ``task``."""
+    return import_task(task)
 
 
 def kernel_name(task_name: str, kind: str) -> str:
@@ -194,19 +184,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def task_from_file(path: Any) -> Task:
-    """A Task for a file, through cudarwin.tasks.load_task when available."""
-    try:
-        from cudarwin.tasks import load_task  # type: ignore[attr-defined]
-    except ImportError:
-        load_task = None
-    if load_task is not None:
-        return load_task(path)
-    from pathlib import Path
-
-    path = Path(path).resolve()
-    source = path.read_text()
-    ns: dict[str, Any] = {}
-    exec(compile(source, str(path), "exec"), ns)  # noqa: S102 - the task file itself
-    shapes = tuple(ns.get("SHAPES") or ({},))
-    return Task(name=path.stem, path=path, source=source, shapes=shapes)
+    """A Task for a file."""
+    return load_task(path)
 
